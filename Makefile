@@ -1,0 +1,39 @@
+# The two set-up commands: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export STUDIO_HOME ?= $(CURDIR)/.studio
+
+.PHONY: run test lint format clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(VENV)/.installed $@
+
+## make run: install, prepare STUDIO_HOME with the demo workspace, start Studio (UI on :8501)
+run: $(VENV)/.installed
+	$(BIN)/studio demo
+	$(BIN)/studio up
+
+## make test: install the dev extra and system parts the tests use, lint, run the whole suite
+test: $(VENV)/.dev-installed
+	@bash tests/setup_system.sh
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint:
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format:
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .tools test-output .pytest_cache

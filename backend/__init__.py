@@ -1,0 +1,1 @@
+"""Studio's backend: settings, database, services, storage and the agent."""

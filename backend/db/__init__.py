@@ -1,0 +1,137 @@
+"""Engine, sessions and schema migrations."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
+from sqlmodel import Session, create_engine
+
+from backend.errors import UnavailableError
+from backend.settings import get_settings
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+_schema_lock = threading.Lock()
+_schema_ready: set[str] = set()
+
+
+def redact_url(url: str) -> str:
+    """The URL as it may be shown to a person: never with its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"
+
+
+_engines: dict[tuple[str, str | None], Engine] = {}
+
+
+def _engine_for(url: str, schema: str | None) -> Engine:
+    key = (url, schema)
+    if key not in _engines:
+        _engines[key] = _make_engine(url, schema)
+    return _engines[key]
+
+
+def _make_engine(url: str, schema: str | None) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # WAL lets the UI read while the agent writes
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    connect_args = {"connect_timeout": 5}
+    if schema:
+        connect_args["options"] = f"-csearch_path={schema}"
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
+def get_engine() -> Engine:
+    settings = get_settings()
+    try:
+        return _engine_for(settings.resolved_database_url, settings.database_schema)
+    except (ArgumentError, ImportError) as exc:
+        raise UnavailableError(
+            f"STUDIO_DATABASE_URL {redact_url(settings.resolved_database_url)!r} is not a usable "
+            f"database URL ({exc}); use sqlite:///path or postgresql://user@host:port/db"
+        ) from None
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (tests switch databases between cases)."""
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()
+    _schema_ready.clear()
+
+
+def migrate(engine: Engine | None = None) -> None:
+    """Apply every Alembic migration that the database lacks."""
+    from alembic import command
+    from alembic.config import Config
+
+    engine = engine or get_engine()
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def ensure_schema() -> None:
+    """Migrate once per process and make sure the ``default`` workspace exists."""
+    settings = get_settings()
+    key = f"{settings.resolved_database_url}|{settings.database_schema}"
+    if key in _schema_ready:
+        return
+    with _schema_lock:
+        if key in _schema_ready:
+            return
+        engine = get_engine()
+        try:
+            with engine.connect() as conn:  # fail fast and clearly when the server is unreachable
+                conn.execute(text("SELECT 1"))
+        except (OperationalError, InterfaceError, ArgumentError) as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise UnavailableError(
+                f"cannot reach the database at {redact_url(settings.resolved_database_url)} "
+                f"(STUDIO_DATABASE_URL): {reason}"
+            ) from None
+        migrate(engine)
+        from backend.services.workspaces import ensure_default_workspace
+
+        with Session(engine, expire_on_commit=False) as session:
+            ensure_default_workspace(session=session)
+            session.commit()
+        _schema_ready.add(key)
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """A unit of work: committed when the block ends, rolled back when it raises."""
+    ensure_schema()
+    with Session(get_engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

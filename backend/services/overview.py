@@ -1,0 +1,52 @@
+"""A workspace at a glance: how many of each asset kind, and what happened lately."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from backend.db.models import Datastore
+from backend.services.workspaces import get_workspace_row
+
+RECENT_LIMIT = 15
+
+
+class Activity(BaseModel):
+    when: datetime
+    kind: str
+    name: str
+    what: str
+
+
+class Overview(BaseModel):
+    workspace: str
+    counts: dict[str, int]
+    recent: list[Activity]
+
+
+def _tracked_kinds():
+    """(label, table, name expression) for every kind the overview counts."""
+    return [("datastores", Datastore, Datastore.name)]
+
+
+def workspace_overview(*, session: Session, workspace: str) -> Overview:
+    ws = get_workspace_row(session=session, name=workspace)
+    counts: dict[str, int] = {}
+    recent: list[Activity] = []
+    for label, table, name_col in _tracked_kinds():
+        in_ws = table.workspace_id == ws.id
+        counts[label] = session.exec(select(func.count()).select_from(table).where(in_ws)).one()
+        rows = session.exec(
+            select(name_col, table.created_at)
+            .where(in_ws)
+            .order_by(table.created_at.desc())
+            .limit(RECENT_LIMIT)
+        ).all()
+        recent += [
+            Activity(when=when, kind=label.rstrip("s"), name=name, what="created") for name, when in rows
+        ]
+    recent.sort(key=lambda a: a.when, reverse=True)
+    return Overview(workspace=workspace, counts=counts, recent=recent[:RECENT_LIMIT])

@@ -1,0 +1,145 @@
+"""Workspaces: the top-level container every other object belongs to."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from sqlmodel import Session, select
+
+from backend.db.models import Workspace, utcnow
+from backend.services.errors import ConflictError, NotFoundError, ValidationError
+from backend.settings import get_settings
+
+DEFAULT_WORKSPACE = "default"
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,32}$")
+NAME_RULE = "3 to 33 characters: letters, digits, '-' and '_', starting with a letter or digit"
+
+
+class WorkspaceCreate(BaseModel):
+    name: str
+    description: str = ""
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class WorkspaceUpdate(BaseModel):
+    description: str | None = None
+    tags: dict[str, str] | None = None
+
+
+class WorkspacePublic(BaseModel):
+    name: str
+    description: str
+    tags: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+    storage_root: str
+
+
+def workspace_root(name: str) -> Path:
+    return get_settings().workspaces_root / name
+
+
+def validate_name(name: str) -> str:
+    if not NAME_PATTERN.match(name or ""):
+        raise ValidationError(f"workspace name {name!r} is not valid: use {NAME_RULE}")
+    return name
+
+
+def _public(row: Workspace) -> WorkspacePublic:
+    return WorkspacePublic(
+        name=row.name,
+        description=row.description,
+        tags=dict(row.tags or {}),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        storage_root=str(workspace_root(row.name)),
+    )
+
+
+def get_workspace_row(*, session: Session, name: str) -> Workspace:
+    row = session.exec(select(Workspace).where(Workspace.name == name)).first()
+    if row is None:
+        known = ", ".join(session.exec(select(Workspace.name).order_by(Workspace.name)).all())
+        raise NotFoundError(f"workspace {name!r} does not exist (workspaces: {known or 'none'})")
+    return row
+
+
+def create_workspace(*, session: Session, data: WorkspaceCreate) -> WorkspacePublic:
+    """Create a workspace with its four built-in datastores (folders under its storage root)."""
+    from backend.services.datastores import create_builtin_datastores
+
+    validate_name(data.name)
+    if session.exec(select(Workspace).where(Workspace.name == data.name)).first():
+        raise ConflictError(f"workspace {data.name!r} already exists")
+    _check_tags(data.tags)
+    row = Workspace(name=data.name, description=data.description, tags=dict(data.tags))
+    session.add(row)
+    session.flush()
+    create_builtin_datastores(session=session, workspace=row)
+    return _public(row)
+
+
+def ensure_default_workspace(*, session: Session) -> None:
+    if not session.exec(select(Workspace).where(Workspace.name == DEFAULT_WORKSPACE)).first():
+        create_workspace(
+            session=session,
+            data=WorkspaceCreate(name=DEFAULT_WORKSPACE, description="Created on first start."),
+        )
+
+
+def list_workspaces(*, session: Session) -> list[WorkspacePublic]:
+    return [_public(r) for r in session.exec(select(Workspace).order_by(Workspace.name)).all()]
+
+
+def get_workspace(*, session: Session, name: str) -> WorkspacePublic:
+    return _public(get_workspace_row(session=session, name=name))
+
+
+def update_workspace(*, session: Session, name: str, data: WorkspaceUpdate) -> WorkspacePublic:
+    row = get_workspace_row(session=session, name=name)
+    if data.description is not None:
+        row.description = data.description
+    if data.tags is not None:
+        _check_tags(data.tags)
+        row.tags = dict(data.tags)
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    return _public(row)
+
+
+def running_work(*, session: Session, name: str) -> list[str]:
+    """What runs in a workspace now (jobs not yet ended, started compute instances)."""
+    from backend.services.activity import running_work_in
+
+    row = get_workspace_row(session=session, name=name)
+    return running_work_in(session=session, workspace_id=row.id)
+
+
+def delete_workspace(*, session: Session, name: str, confirm: str | None) -> None:
+    """Delete a workspace and its storage; ``confirm`` must repeat its name."""
+    row = get_workspace_row(session=session, name=name)
+    if name == DEFAULT_WORKSPACE:
+        raise ValidationError("the 'default' workspace cannot be deleted")
+    if confirm != name:
+        raise ValidationError(f"to delete workspace {name!r}, confirm by repeating its name")
+    busy = running_work(session=session, name=name)
+    if busy:
+        raise ConflictError(
+            f"workspace {name!r} has work running ({', '.join(busy[:5])}); cancel or stop it first"
+        )
+    session.delete(row)
+    session.flush()
+    shutil.rmtree(workspace_root(name), ignore_errors=True)
+
+
+def _check_tags(tags: dict[str, str]) -> None:
+    for key, value in tags.items():
+        if not isinstance(key, str) or not key.strip():
+            raise ValidationError("tag names must be non-empty text")
+        if not isinstance(value, str):
+            raise ValidationError(f"tag {key!r} must have a text value, got {value!r}")

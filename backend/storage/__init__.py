@@ -1,0 +1,1 @@
+"""Storage: datastores through fsspec, URI resolution, uploads, MLTable."""

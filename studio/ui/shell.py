@@ -1,0 +1,92 @@
+"""The frame around every page: workspace picker, MLflow link, error display, tables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+import streamlit as st
+
+from backend.errors import StudioError
+
+T = TypeVar("T")
+PAGES = Path(__file__).resolve().parents[2] / "pages"
+WORKSPACE_KEY = "workspace"
+
+
+def current_workspace() -> str:
+    return st.session_state.get(WORKSPACE_KEY) or "default"
+
+
+def _sync_workspace_param() -> None:
+    st.query_params["ws"] = st.session_state[WORKSPACE_KEY]
+
+
+def workspace_picker() -> str:
+    """Sidebar picker; ``?ws=NAME`` selects a workspace from a link, and the choice stays in the URL."""
+    from backend.services import open_session, workspaces
+
+    with open_session() as s:
+        names = [w.name for w in workspaces.list_workspaces(session=s)]
+    wanted = st.query_params.get("ws") or st.session_state.get(WORKSPACE_KEY) or "default"
+    if wanted not in names:
+        if "ws" in st.query_params:
+            st.sidebar.warning(f"Workspace {wanted!r} does not exist; showing 'default'.")
+        wanted = "default" if "default" in names else names[0]
+    st.session_state[WORKSPACE_KEY] = wanted
+    st.sidebar.selectbox("Workspace", names, key=WORKSPACE_KEY, on_change=_sync_workspace_param)
+    st.query_params["ws"] = st.session_state[WORKSPACE_KEY]
+    return st.session_state[WORKSPACE_KEY]
+
+
+def mlflow_link() -> None:
+    from backend.services.system import mlflow_tracking_uri
+
+    uri = mlflow_tracking_uri()
+    if uri:
+        st.sidebar.link_button("Open MLflow UI", uri, icon=":material/open_in_new:", width="stretch")
+    else:
+        st.sidebar.caption("MLflow server not running (start Studio with `studio up`).")
+
+
+def attempt(action: Callable[[], T], *, success: str | None = None) -> T | None:
+    """Run a service call; a StudioError becomes one clear message on the page, not a traceback."""
+    try:
+        result = action()
+    except StudioError as exc:
+        st.error(str(exc), icon="⚠️")
+        return None
+    if success:
+        st.toast(success, icon="✅")
+    return result
+
+
+def filtered_table(frame: pd.DataFrame, *, key: str, placeholder: str = "Filter", **dataframe_kwargs: Any):
+    """A table that sorts (click a header) and filters (a text box matching any column).
+
+    Returns the dataframe event and the rows shown, so a selection maps to the right row.
+    """
+    query = st.text_input(
+        placeholder, key=f"{key}_filter", placeholder="type to filter rows", label_visibility="collapsed"
+    )
+    if query and not frame.empty:
+        mask = (
+            frame.astype(str).apply(lambda col: col.str.contains(query, case=False, regex=False)).any(axis=1)
+        )
+        frame = frame[mask]
+    event = st.dataframe(frame, key=key, hide_index=True, width="stretch", **dataframe_kwargs)
+    return event, frame
+
+
+def selected_row(event, frame: pd.DataFrame) -> dict | None:
+    rows = getattr(getattr(event, "selection", None), "rows", None) or []
+    if not rows:
+        return None
+    return frame.iloc[rows[0]].to_dict()
+
+
+def page_link(page: str, label: str, icon: str | None = None, **params: str) -> None:
+    """A link to another page that keeps the workspace (and names an object with ``params``)."""
+    st.page_link(PAGES / page, label=label, icon=icon, query_params={"ws": current_workspace(), **params})

@@ -1,0 +1,156 @@
+"""Shared fixtures: an isolated STUDIO_HOME per test, and the database on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_DATABASE_URL = os.environ.get("STUDIO_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+STUDIO_ENV = (
+    "STUDIO_HOME",
+    "STUDIO_DATABASE_URL",
+    "STUDIO_DATABASE_SCHEMA",
+    "STUDIO_MLFLOW_URI",
+    "STUDIO_WORKSPACE",
+    "STUDIO_SECRET_KEY",
+    "STUDIO_UI_PORT",
+    "STUDIO_MLFLOW_PORT",
+)
+
+
+def required(part: str) -> bool:
+    """CI sets STUDIO_REQUIRE_<PART>=1: there a missing part fails the run instead of skipping."""
+    return os.environ.get(f"STUDIO_REQUIRE_{part.upper()}") == "1"
+
+
+def skip_or_fail(part: str, message: str) -> None:
+    if required(part):
+        pytest.fail(f"{message} (required in this run: STUDIO_REQUIRE_{part.upper()}=1)")
+    pytest.skip(message)
+
+
+def reset_caches() -> None:
+    from backend.db import dispose_engines
+    from backend.settings import reset_settings
+
+    dispose_engines()
+    reset_settings()
+
+
+@pytest.fixture(autouse=True)
+def studio_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own STUDIO_HOME (and so its own SQLite database)."""
+    for name in STUDIO_ENV:
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    monkeypatch.setenv("STUDIO_HOME", str(home))
+    reset_caches()
+    yield home
+    reset_caches()
+
+
+def _postgres_reachable(url: str) -> str | None:
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(
+            url.replace("postgresql://", "postgresql+psycopg://", 1), connect_args={"connect_timeout": 3}
+        )
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:
+        return str(exc).splitlines()[0]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Run the test on SQLite, then on PostgreSQL in a fresh schema that is dropped afterwards."""
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    problem = _postgres_reachable(TEST_DATABASE_URL)
+    if problem:
+        skip_or_fail("postgres", f"PostgreSQL at {TEST_DATABASE_URL} is not reachable: {problem}")
+    import sqlalchemy as sa
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(TEST_DATABASE_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    monkeypatch.setenv("STUDIO_DATABASE_URL", TEST_DATABASE_URL)
+    monkeypatch.setenv("STUDIO_DATABASE_SCHEMA", schema)
+    reset_caches()
+    try:
+        yield "postgresql"
+    finally:
+        reset_caches()
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def session(database: str):
+    """A service session on the parametrised database; committed at the end of the test."""
+    from backend.services import open_session
+
+    with open_session() as s:
+        yield s
+
+
+class RunningStudio:
+    """A real ``studio up`` subprocess on free ports, stopped with SIGINT like Ctrl-C."""
+
+    def __init__(self, home: Path, *args: str, env: dict[str, str] | None = None):
+        import subprocess
+        import sys
+
+        self.home = home
+        self.log = home.parent / f"studio-up-{uuid.uuid4().hex[:6]}.log"
+        home.mkdir(parents=True, exist_ok=True)
+        full_env = {k: v for k, v in os.environ.items() if k not in STUDIO_ENV}
+        full_env.update({"STUDIO_HOME": str(home), **(env or {})})
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "studio.cli", "up", "--ui-port", "0", "--mlflow-port", "0", *args],
+            stdout=open(self.log, "wb"),  # noqa: SIM115  (the child keeps writing after this returns)
+            stderr=subprocess.STDOUT,
+            env=full_env,
+            cwd=REPO,
+        )
+
+    def wait_ready(self, timeout: float = 120) -> dict:
+        import json
+        import time
+
+        path = self.home / "run" / "up.json"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"studio up exited with {self.proc.returncode}:\n{self.output()}")
+            if path.exists():
+                return json.loads(path.read_text())
+            time.sleep(0.3)
+        raise AssertionError(f"studio up not ready after {timeout}s:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> int:
+        import signal
+        import subprocess
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode

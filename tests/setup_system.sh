@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the system parts the tests use when it can (root with apt-get, npm);
+# otherwise says what is missing, and the tests that need it skip with the same message.
+set -u
+cd "$(dirname "$0")/.."
+
+have_root_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
+
+if ! command -v chromium >/dev/null 2>&1; then
+  if have_root_apt; then
+    echo "installing Debian's chromium for the browser tests ..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null \
+      || echo "could not install chromium; browser tests will be skipped"
+  else
+    echo "chromium is missing: browser tests will be skipped (install it: sudo apt-get install chromium)"
+  fi
+fi
+exit 0
