@@ -15,6 +15,12 @@ PAGES = ROOT / "pages"
 # Sections in the order of the cloud studio's left rail. A page is listed once it works.
 SECTIONS: dict[str, list[tuple[str, str, str]]] = {
     "": [("home.py", "Home", ":material/home:")],
+    "Assets": [
+        ("data.py", "Data", ":material/dataset:"),
+        ("datastores.py", "Datastores", ":material/database:"),
+        ("environments.py", "Environments", ":material/deployed_code:"),
+    ],
+    "Compute and jobs": [("compute.py", "Compute", ":material/memory:")],
     "Manage": [("workspaces.py", "Workspaces", ":material/workspaces:")],
 }
 
@@ -29,6 +35,7 @@ navigation = st.navigation(
             if (PAGES / file).exists()
         ]
         for section, entries in SECTIONS.items()
+        if any((PAGES / file).exists() for file, _, _ in entries)
     }
 )
 try:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
+import importlib
+import importlib.util
 import sys
 from typing import Annotated
 
 import typer
-
-from studio.commands import workspace
 
 app = typer.Typer(
     help="Studio: a self-hosted machine-learning studio that runs Azure ML CLI v2 YAML files.",
@@ -16,7 +16,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(workspace.app, name="workspace")
+# One module per command group under studio/commands; a group is listed once its module exists.
+COMMAND_GROUPS = ("workspace", "datastore", "data", "environment", "compute")
+for _group in COMMAND_GROUPS:
+    if importlib.util.find_spec(f"studio.commands.{_group}"):
+        app.add_typer(importlib.import_module(f"studio.commands.{_group}").app, name=_group)
 
 
 @app.command()

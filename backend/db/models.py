@@ -44,3 +44,86 @@ class Datastore(SQLModel, table=True):
     built_in: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class DataAsset(SQLModel, table=True):
+    """One version of a data asset (``uri_file``, ``uri_folder`` or ``mltable``)."""
+
+    __tablename__ = "data_asset"
+    __table_args__ = (UniqueConstraint("workspace_id", "name", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=255, index=True)
+    version: str = Field(max_length=64)
+    type: str = Field(max_length=32)
+    # Where the data lives: azureml://datastores/<ds>/paths/<p>, https://..., or an fsspec URL.
+    path: str = Field(sa_column=Column(Text, nullable=False))
+    # What the user gave (a local path, a URL) before it was uploaded or resolved.
+    source: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    tags: dict[str, str] = _json_dict()
+    size_bytes: int | None = None
+    archived: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Environment(SQLModel, table=True):
+    """One version of an environment. ``spec_hash`` is null when it resolves to the built-in one."""
+
+    __table_args__ = (UniqueConstraint("workspace_id", "name", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=255, index=True)
+    version: str = Field(max_length=64)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    tags: dict[str, str] = _json_dict()
+    image: str | None = Field(default=None, max_length=512)
+    conda_file: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    pip_requirements: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    python_version: str | None = Field(default=None, max_length=32)
+    spec_hash: str | None = Field(default=None, max_length=64, index=True)
+    archived: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class EnvironmentBuild(SQLModel, table=True):
+    """A virtual environment built with uv, shared by every environment with the same spec hash."""
+
+    __tablename__ = "environment_build"
+
+    id: int | None = Field(default=None, primary_key=True)
+    spec_hash: str = Field(max_length=64, unique=True, index=True)
+    status: str = Field(default="NotStarted", max_length=32)
+    python_version: str | None = Field(default=None, max_length=32)
+    venv_path: str = Field(sa_column=Column(Text, nullable=False))
+    log_path: str = Field(sa_column=Column(Text, nullable=False))
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    requested_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class Compute(SQLModel, table=True):
+    """A compute target: an instance (one node) or a cluster of slots on this machine."""
+
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=255)
+    type: str = Field(max_length=32)  # computeinstance | amlcompute
+    size: str = Field(default="", max_length=64)
+    cores: float = 1.0
+    memory_gb: float = 1.0
+    min_instances: int = 0
+    max_instances: int = 1
+    idle_time_before_scale_down: int = 120
+    # computeinstance: Running | Stopped; amlcompute: Succeeded (ready to scale)
+    state: str = Field(default="Running", max_length=32)
+    current_nodes: int = 0
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    tags: dict[str, str] = _json_dict()
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -81,3 +81,40 @@ def list_datastores(*, session: Session, workspace: str) -> list[DatastorePublic
         select(Datastore).where(Datastore.workspace_id == ws.id).order_by(Datastore.name)
     ).all()
     return [public(r, ws.name) for r in rows]
+
+
+def get_datastore_row(*, session: Session, workspace: str, name: str) -> tuple[Workspace, Datastore]:
+    from backend.services.errors import NotFoundError
+    from backend.services.workspaces import get_workspace_row
+
+    ws = get_workspace_row(session=session, name=workspace)
+    row = session.exec(select(Datastore).where(Datastore.workspace_id == ws.id, Datastore.name == name)).first()
+    if row is None:
+        known = ", ".join(
+            session.exec(select(Datastore.name).where(Datastore.workspace_id == ws.id).order_by(Datastore.name))
+        )
+        raise NotFoundError(f"datastore {name!r} does not exist in workspace {workspace!r} (datastores: {known})")
+    return ws, row
+
+
+def get_datastore(*, session: Session, workspace: str, name: str) -> DatastorePublic:
+    ws, row = get_datastore_row(session=session, workspace=workspace, name=name)
+    return public(row, ws.name)
+
+
+def default_datastore_name(*, session: Session, workspace: str) -> str:
+    from backend.services.workspaces import get_workspace_row
+
+    ws = get_workspace_row(session=session, name=workspace)
+    row = session.exec(select(Datastore).where(Datastore.workspace_id == ws.id, Datastore.is_default)).first()
+    return row.name if row else DEFAULT_DATASTORE
+
+
+def get_filesystem(*, session: Session, workspace: str, name: str):
+    """The datastore as a ``DatastoreFS`` (paths relative to its root)."""
+    from backend.storage import filesystems
+
+    ws, row = get_datastore_row(session=session, workspace=workspace, name=name)
+    if row.built_in:
+        return filesystems.local_datastore(row.name, builtin_folder(ws.name, row.name))
+    return filesystems.for_datastore(row)
