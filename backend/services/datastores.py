@@ -88,12 +88,18 @@ def get_datastore_row(*, session: Session, workspace: str, name: str) -> tuple[W
     from backend.services.workspaces import get_workspace_row
 
     ws = get_workspace_row(session=session, name=workspace)
-    row = session.exec(select(Datastore).where(Datastore.workspace_id == ws.id, Datastore.name == name)).first()
+    row = session.exec(
+        select(Datastore).where(Datastore.workspace_id == ws.id, Datastore.name == name)
+    ).first()
     if row is None:
         known = ", ".join(
-            session.exec(select(Datastore.name).where(Datastore.workspace_id == ws.id).order_by(Datastore.name))
+            session.exec(
+                select(Datastore.name).where(Datastore.workspace_id == ws.id).order_by(Datastore.name)
+            )
         )
-        raise NotFoundError(f"datastore {name!r} does not exist in workspace {workspace!r} (datastores: {known})")
+        raise NotFoundError(
+            f"datastore {name!r} does not exist in workspace {workspace!r} (datastores: {known})"
+        )
     return ws, row
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from backend.db.models import Workspace
+from backend.services import data_assets
 from backend.services.datastores import builtin_folder
 from backend.services.workspaces import WorkspaceCreate, create_workspace
 
@@ -29,4 +30,16 @@ def ensure_demo_workspace(*, session: Session) -> str:
     files = builtin_folder(DEMO_WORKSPACE, "workspaceworkingdirectory")
     shutil.copytree(ASSETS / "sample_code", files / "iris-demo", dirs_exist_ok=True)
     shutil.copytree(ASSETS / "sample_data", files / "sample_data", dirs_exist_ok=True)
+    if not data_assets.list_data_assets(session=session, workspace=DEMO_WORKSPACE, include_archived=True):
+        data_assets.create_data_asset(
+            session=session,
+            workspace=DEMO_WORKSPACE,
+            data=data_assets.DataAssetCreate(
+                name="iris",
+                type="uri_file",
+                path=str(ASSETS / "sample_data" / "iris.csv"),
+                description="Fisher's iris flowers: four measurements and the species.",
+                tags={"source": "scikit-learn"},
+            ),
+        )
     return DEMO_WORKSPACE

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import func
+from sqlalchemy import distinct, func
 from sqlmodel import Session, select
 
-from backend.db.models import Datastore
+from backend.db.models import Compute, DataAsset, Datastore, Environment
 from backend.services.workspaces import get_workspace_row
 
 RECENT_LIMIT = 15
@@ -28,17 +28,30 @@ class Overview(BaseModel):
 
 
 def _tracked_kinds():
-    """(label, table, name expression) for every kind the overview counts."""
-    return [("datastores", Datastore, Datastore.name)]
+    """(label, table, what to count, how to name a row) for every kind the overview counts.
+
+    Versioned assets count names, not versions.
+    """
+    return [
+        ("data assets", DataAsset, distinct(DataAsset.name), DataAsset.name + ":" + DataAsset.version),
+        ("datastores", Datastore, Datastore.id, Datastore.name),
+        (
+            "environments",
+            Environment,
+            distinct(Environment.name),
+            Environment.name + ":" + Environment.version,
+        ),
+        ("computes", Compute, Compute.id, Compute.name),
+    ]
 
 
 def workspace_overview(*, session: Session, workspace: str) -> Overview:
     ws = get_workspace_row(session=session, name=workspace)
     counts: dict[str, int] = {}
     recent: list[Activity] = []
-    for label, table, name_col in _tracked_kinds():
+    for label, table, counted, name_col in _tracked_kinds():
         in_ws = table.workspace_id == ws.id
-        counts[label] = session.exec(select(func.count()).select_from(table).where(in_ws)).one()
+        counts[label] = session.exec(select(func.count(counted)).where(in_ws)).one()
         rows = session.exec(
             select(name_col, table.created_at)
             .where(in_ws)
@@ -46,7 +59,8 @@ def workspace_overview(*, session: Session, workspace: str) -> Overview:
             .limit(RECENT_LIMIT)
         ).all()
         recent += [
-            Activity(when=when, kind=label.rstrip("s"), name=name, what="created") for name, when in rows
+            Activity(when=when, kind=label.removesuffix("s"), name=name, what="created")
+            for name, when in rows
         ]
     recent.sort(key=lambda a: a.when, reverse=True)
     return Overview(workspace=workspace, counts=counts, recent=recent[:RECENT_LIMIT])

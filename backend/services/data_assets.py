@@ -1,0 +1,562 @@
+"""Data assets: versioned ``uri_file``, ``uri_folder`` and ``mltable`` (SPEC section 4).
+
+A local file or folder is uploaded once, content-addressed, to the default datastore under
+``LocalUpload/<hash>/``; a datastore path or a web URL is recorded as it is. Versions are immutable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+import pandas as pd
+from pydantic import BaseModel, Field
+from sqlmodel import Session, select
+
+from backend.db.models import DataAsset
+from backend.errors import ConflictError, NotFoundError, ValidationError
+from backend.services import datastores
+from backend.services.versioning import check_version, next_version, version_sort_key
+from backend.services.workspaces import get_workspace_row
+from backend.settings import get_settings
+from backend.specs.data import DataSpec, DataType
+from backend.storage import uris
+from backend.storage.filesystems import DatastoreFS
+
+NAME_RULE = "letters, digits, '-', '_' and '.', starting with a letter, digit or '_' (at most 255)"
+TABULAR_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": None}
+PARQUET_SUFFIXES = {".parquet", ".pq"}
+JSON_SUFFIXES = {".jsonl", ".json"}
+PROFILE_ROW_LIMIT = 100_000
+WEB_TIMEOUT_S = 20
+
+
+class DataAssetCreate(BaseModel):
+    name: str
+    version: str | None = None
+    type: DataType = "uri_folder"
+    path: str
+    description: str = ""
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class DataAssetPublic(BaseModel):
+    name: str
+    version: str
+    type: str
+    path: str
+    source: str
+    description: str
+    tags: dict[str, str]
+    size_bytes: int | None
+    archived: bool
+    created_at: datetime
+
+    @property
+    def reference(self) -> str:
+        return f"azureml:{self.name}:{self.version}"
+
+
+class DataAssetSummary(BaseModel):
+    name: str
+    latest_version: str
+    type: str
+    versions: int
+    description: str
+    tags: dict[str, str]
+    updated_at: datetime
+    archived: bool
+
+
+@dataclass
+class TablePreview:
+    frame: pd.DataFrame
+    source: str  # which file or MLTable was read
+    truncated: bool
+
+
+class ColumnProfile(BaseModel):
+    name: str
+    dtype: str
+    count: int
+    missing: int
+    distinct: int
+    mean: float | None = None
+    std: float | None = None
+    min: str | None = None
+    max: str | None = None
+    top: str | None = None
+
+
+class DataProfile(BaseModel):
+    rows: int
+    rows_profiled: int
+    columns: list[ColumnProfile]
+
+
+def _public(row: DataAsset) -> DataAssetPublic:
+    return DataAssetPublic.model_validate(row, from_attributes=True)
+
+
+def check_name(name: str) -> str:
+    import re
+
+    if not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$", name or ""):
+        raise ValidationError(f"data asset name {name!r} is not valid: use {NAME_RULE}")
+    return name
+
+
+# --- creating -------------------------------------------------------------------------------------------
+
+
+def content_hash(local: Path) -> str:
+    """SHA-256 of a file's bytes, or of a folder's relative paths and bytes (stable across machines)."""
+    digest = hashlib.sha256()
+    files = [local] if local.is_file() else sorted(p for p in local.rglob("*") if p.is_file())
+    for file in files:
+        if local.is_dir():
+            digest.update(file.relative_to(local).as_posix().encode() + b"\0")
+        with open(file, "rb") as handle:
+            for block in iter(lambda h=handle: h.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:32]
+
+
+def upload_local(*, session: Session, workspace: str, local: Path, field: str = "path") -> uris.DatastorePath:
+    """Copy a local file or folder into the default datastore, once per content (LocalUpload/<hash>/<name>)."""
+    local = Path(local)
+    if not local.exists():
+        raise ValidationError(f"{field}: local path {str(local)!r} does not exist")
+    store_name = datastores.default_datastore_name(session=session, workspace=workspace)
+    store = datastores.get_filesystem(session=session, workspace=workspace, name=store_name)
+    dest = f"LocalUpload/{content_hash(local)}/{local.name}"
+    if not store.exists(dest):
+        store.put(local, dest)
+    return uris.DatastorePath(store_name, dest)
+
+
+def _datastore_location(session: Session, workspace: str, ref: uris.DatastorePath, field: str) -> DatastoreFS:
+    try:
+        return datastores.get_filesystem(session=session, workspace=workspace, name=ref.datastore)
+    except NotFoundError as exc:
+        raise ValidationError(f"{field}: {ref.uri!r}: {exc}") from None
+
+
+def _check_kind(kind: str, is_dir: bool, where: str, field: str) -> None:
+    if kind == "uri_file" and is_dir:
+        raise ValidationError(
+            f"{field}: {where} is a folder, but type uri_file needs a file (use uri_folder)"
+        )
+    if kind in ("uri_folder", "mltable") and not is_dir:
+        raise ValidationError(f"{field}: {where} is a file, but type {kind} needs a folder")
+
+
+def _resolve_for_create(
+    session: Session, workspace: str, data: DataAssetCreate, base_dir: Path | None
+) -> tuple[str, int | None]:
+    """Validate the path, upload local data, and return (stored path, size in bytes)."""
+    field = "path"
+    ref = uris.parse_reference(data.path, base_dir=base_dir, field=field)
+    if isinstance(ref, uris.LocalPath):
+        data.path = str(ref.path.resolve())  # the source, as lineage shows it
+        if not ref.path.exists():
+            raise ValidationError(f"{field}: local path {str(ref.path)!r} does not exist")
+        _check_kind(data.type, ref.path.is_dir(), repr(str(ref.path)), field)
+        if data.type == "mltable":
+            _check_mltable(ref.path, field)
+        ref = upload_local(session=session, workspace=workspace, local=ref.path, field=field)
+    if isinstance(ref, uris.DatastorePath):
+        store = _datastore_location(session, workspace, ref, field)
+        if not store.exists(ref.path):
+            raise ValidationError(f"{field}: {ref.uri!r} does not exist on datastore {ref.datastore!r}")
+        _check_kind(data.type, store.is_dir(ref.path), repr(ref.uri), field)
+        if data.type == "mltable" and not store.exists(f"{ref.path}/MLTable"):
+            raise ValidationError(f"{field}: {ref.uri!r} has no MLTable file")
+        return ref.uri, store.size(ref.path)
+    if isinstance(ref, uris.WebUrl):
+        if data.type != "uri_file":
+            raise ValidationError(f"{field}: a web URL can only be a uri_file (got type {data.type})")
+        return ref.url, _web_size(ref.url, field)
+    if isinstance(ref, uris.AssetRef):
+        raise ValidationError(f"{field}: {data.path!r} names an asset; a data asset needs a path to data")
+    raise ValidationError(
+        f"{field}: {data.path!r} cannot be registered here (use a local path, "
+        "azureml://datastores/<ds>/paths/<path> or an https:// URL)"
+    )
+
+
+def _check_mltable(folder: Path, field: str) -> None:
+    from backend.storage.mltable import load_mltable
+
+    if not (folder / "MLTable").is_file():
+        raise ValidationError(f"{field}: {str(folder)!r} has no MLTable file")
+    load_mltable(folder)  # parses and validates; errors name the file and the field
+
+
+def _web_size(url: str, field: str) -> int | None:
+    import requests
+
+    try:
+        response = requests.head(url, timeout=WEB_TIMEOUT_S, allow_redirects=True)
+        if response.status_code == 405:
+            response = requests.get(url, timeout=WEB_TIMEOUT_S, stream=True)
+            response.close()
+    except requests.RequestException as exc:
+        raise ValidationError(f"{field}: {url!r} cannot be reached ({type(exc).__name__})") from None
+    if not response.ok:
+        raise ValidationError(f"{field}: {url!r} answered HTTP {response.status_code}")
+    length = response.headers.get("Content-Length")
+    return int(length) if length and length.isdigit() else None
+
+
+def create_data_asset(
+    *, session: Session, workspace: str, data: DataAssetCreate, base_dir: Path | None = None
+) -> DataAssetPublic:
+    """Register a new version (explicit, or the next integer)."""
+    ws = get_workspace_row(session=session, name=workspace)
+    check_name(data.name)
+    existing = session.exec(
+        select(DataAsset.version).where(DataAsset.workspace_id == ws.id, DataAsset.name == data.name)
+    ).all()
+    if data.version is not None:
+        version = check_version(data.version)
+        if version in existing:
+            raise ConflictError(f"data asset {data.name}:{version} already exists (versions are immutable)")
+    else:
+        version = next_version(existing)
+    path, size = _resolve_for_create(session, workspace, data, base_dir)
+    row = DataAsset(
+        workspace_id=ws.id,
+        name=data.name,
+        version=version,
+        type=data.type,
+        path=path,
+        source=data.path,
+        description=data.description,
+        tags=dict(data.tags),
+        size_bytes=size,
+    )
+    session.add(row)
+    session.flush()
+    return _public(row)
+
+
+def create_data_asset_from_file(
+    *, session: Session, workspace: str, file: Path, overrides: list[str] | None = None
+) -> DataAssetPublic:
+    """Register from the cloud's data YAML; relative paths are relative to the YAML file."""
+    from backend.specs import apply_overrides, parse_spec, read_yaml
+
+    file = Path(file)
+    spec = parse_spec(
+        DataSpec, apply_overrides(read_yaml(file), overrides, source=str(file)), source=str(file)
+    )
+    data = DataAssetCreate(**spec.model_dump(include=set(DataAssetCreate.model_fields)))
+    try:
+        return create_data_asset(
+            session=session, workspace=workspace, data=data, base_dir=file.parent.resolve()
+        )
+    except ValidationError as exc:
+        raise ValidationError(f"{file}: {exc}") from None
+
+
+# --- reading --------------------------------------------------------------------------------------------
+
+
+def _rows(session: Session, workspace: str, name: str) -> list[DataAsset]:
+    ws = get_workspace_row(session=session, name=workspace)
+    rows = session.exec(
+        select(DataAsset).where(DataAsset.workspace_id == ws.id, DataAsset.name == name)
+    ).all()
+    return sorted(rows, key=lambda r: version_sort_key(r.version))
+
+
+def _get_row(
+    session: Session, workspace: str, name: str, version: str | None, label: str | None
+) -> DataAsset:
+    rows = _rows(session, workspace, name)
+    if not rows:
+        raise NotFoundError(f"data asset {name!r} does not exist in workspace {workspace!r}")
+    if version is not None:
+        for row in rows:
+            if row.version == str(version):
+                return row
+        raise NotFoundError(
+            f"data asset {name}:{version} does not exist (versions: {', '.join(r.version for r in rows)})"
+        )
+    if label not in (None, "latest"):
+        raise ValidationError(f"label {label!r} is not known; the only label is 'latest'")
+    live = [r for r in rows if not r.archived]
+    if not live:
+        raise NotFoundError(f"data asset {name!r} has no version that is not archived")
+    return live[-1]
+
+
+def get_data_asset(
+    *, session: Session, workspace: str, name: str, version: str | None = None, label: str | None = None
+) -> DataAssetPublic:
+    """A version; without ``version`` the latest one that is not archived (``@latest``)."""
+    return _public(_get_row(session, workspace, name, version, label))
+
+
+def resolve_asset_reference(*, session: Session, workspace: str, ref: uris.AssetRef) -> DataAssetPublic:
+    return get_data_asset(
+        session=session, workspace=workspace, name=ref.name, version=ref.version, label=ref.label
+    )
+
+
+def list_versions(*, session: Session, workspace: str, name: str) -> list[DataAssetPublic]:
+    rows = _rows(session, workspace, name)
+    if not rows:
+        raise NotFoundError(f"data asset {name!r} does not exist in workspace {workspace!r}")
+    return [_public(r) for r in reversed(rows)]
+
+
+def list_data_assets(
+    *, session: Session, workspace: str, include_archived: bool = False
+) -> list[DataAssetSummary]:
+    """One line per asset name, describing its latest version."""
+    ws = get_workspace_row(session=session, name=workspace)
+    by_name: dict[str, list[DataAsset]] = {}
+    for row in session.exec(select(DataAsset).where(DataAsset.workspace_id == ws.id)).all():
+        by_name.setdefault(row.name, []).append(row)
+    summaries = []
+    for name, rows in sorted(by_name.items()):
+        rows.sort(key=lambda r: version_sort_key(r.version))
+        live = [r for r in rows if not r.archived]
+        if not live and not include_archived:
+            continue
+        latest = (live or rows)[-1]
+        summaries.append(
+            DataAssetSummary(
+                name=name,
+                latest_version=latest.version,
+                type=latest.type,
+                versions=len(rows),
+                description=latest.description,
+                tags=dict(latest.tags or {}),
+                updated_at=max(r.created_at for r in rows),
+                archived=not live,
+            )
+        )
+    return summaries
+
+
+def update_data_asset(
+    *,
+    session: Session,
+    workspace: str,
+    name: str,
+    version: str,
+    description: str | None = None,
+    tags: dict[str, str] | None = None,
+) -> DataAssetPublic:
+    row = _get_row(session, workspace, name, version, None)
+    if description is not None:
+        row.description = description
+    if tags is not None:
+        row.tags = dict(tags)
+    session.add(row)
+    session.flush()
+    return _public(row)
+
+
+def _set_archived(
+    session: Session, workspace: str, name: str, version: str | None, archived: bool
+) -> list[str]:
+    rows = [_get_row(session, workspace, name, version, None)] if version else _rows(session, workspace, name)
+    if not rows:
+        raise NotFoundError(f"data asset {name!r} does not exist in workspace {workspace!r}")
+    for row in rows:
+        row.archived = archived
+        session.add(row)
+    session.flush()
+    return [r.version for r in rows]
+
+
+def archive_data_asset(
+    *, session: Session, workspace: str, name: str, version: str | None = None
+) -> list[str]:
+    """Archive one version, or every version when none is given; returns the versions archived."""
+    return _set_archived(session, workspace, name, version, True)
+
+
+def restore_data_asset(
+    *, session: Session, workspace: str, name: str, version: str | None = None
+) -> list[str]:
+    return _set_archived(session, workspace, name, version, False)
+
+
+# --- previews and profiles -------------------------------------------------------------------------------
+
+
+def _cache_dir(kind: str, key: str) -> Path:
+    folder = get_settings().home / "cache" / kind / hashlib.sha256(key.encode()).hexdigest()[:24]
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def local_copy(*, session: Session, workspace: str, uri: str, into: Path | None = None) -> Path:
+    """A local path holding the data at ``uri``: the file itself on a local datastore, else a download."""
+    ref = uris.parse_reference(uri)
+    if isinstance(ref, uris.DatastorePath):
+        store = _datastore_location(session, workspace, ref, "path")
+        if store.is_local and into is None:
+            path = store.local_path(ref.path)
+            if not path.exists():
+                raise NotFoundError(f"{uri} does not exist")
+            return path
+        # Asset versions are immutable, so a download made once can be read again.
+        target = (into or _cache_dir("datastores", uri)) / (PurePosixPath(ref.path).name or ref.datastore)
+        if into is not None or not target.exists():
+            store.get(ref.path, target)
+        return target
+    if isinstance(ref, uris.WebUrl):
+        return _download(ref.url, into)
+    if isinstance(ref, uris.LocalPath):
+        return ref.path
+    raise ValidationError(f"{uri!r} cannot be read as local data")
+
+
+def _download(url: str, into: Path | None) -> Path:
+    import requests
+
+    name = PurePosixPath(url.split("?", 1)[0]).name or "download"
+    target = (into or _cache_dir("web", url)) / name
+    if target.exists() and into is None:
+        return target
+    try:
+        with requests.get(url, timeout=WEB_TIMEOUT_S, stream=True) as response:
+            response.raise_for_status()
+            tmp = target.with_suffix(target.suffix + ".part")
+            with open(tmp, "wb") as handle:
+                shutil.copyfileobj(response.raw, handle)
+            tmp.replace(target)
+    except requests.RequestException as exc:
+        raise ValidationError(f"{url!r} cannot be downloaded ({type(exc).__name__})") from None
+    return target
+
+
+def read_table(path: Path, *, rows: int | None = None) -> pd.DataFrame:
+    """Read a tabular file (csv, tsv, parquet, json lines) or an MLTable folder."""
+    from backend.storage.mltable import read_mltable
+
+    if path.is_dir() or path.name == "MLTable":
+        frame = read_mltable(path)
+        return frame if rows is None else frame.head(rows)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in TABULAR_SUFFIXES:
+            sep = TABULAR_SUFFIXES[suffix]
+            return pd.read_csv(path, sep=sep, nrows=rows, engine="python" if sep is None else "c")
+        if suffix in PARQUET_SUFFIXES:
+            frame = pd.read_parquet(path)
+            return frame if rows is None else frame.head(rows)
+        if suffix in JSON_SUFFIXES:
+            return pd.read_json(path, lines=True, nrows=rows) if rows else pd.read_json(path, lines=True)
+    except (ValueError, pd.errors.ParserError, OSError) as exc:
+        raise ValidationError(f"{path.name} cannot be read as a table: {str(exc).splitlines()[0]}") from None
+    raise ValidationError(
+        f"{path.name}: previews read csv, tsv, txt, parquet and json lines files and MLTable folders "
+        f"(got {suffix or 'no extension'})"
+    )
+
+
+def _first_table_in(folder: Path) -> Path | None:
+    if (folder / "MLTable").is_file():
+        return folder
+    known = set(TABULAR_SUFFIXES) | PARQUET_SUFFIXES | JSON_SUFFIXES
+    for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if file.suffix.lower() in known:
+            return file
+    return None
+
+
+def preview_data(
+    *, session: Session, workspace: str, name: str, version: str | None = None, rows: int | None = 100
+) -> TablePreview:
+    """The table as Studio reads it: the first ``rows`` rows, or all of it when ``rows`` is None."""
+    asset = get_data_asset(session=session, workspace=workspace, name=name, version=version)
+    local = local_copy(session=session, workspace=workspace, uri=asset.path)
+    target = local
+    if asset.type == "uri_folder":
+        found = _first_table_in(local)
+        if found is None:
+            raise ValidationError(f"data asset {name}:{asset.version} holds no tabular file to preview")
+        target = found
+    frame = read_table(target, rows=None if rows is None else rows + 1)
+    truncated = rows is not None and len(frame) > rows
+    label = (
+        "MLTable" if target.is_dir() else str(target.relative_to(local)) if local.is_dir() else target.name
+    )
+    return TablePreview(
+        frame=frame.head(rows) if rows is not None else frame, source=label, truncated=truncated
+    )
+
+
+def profile_frame(frame: pd.DataFrame, *, total_rows: int | None = None) -> DataProfile:
+    columns = []
+    for name in frame.columns:
+        col = frame[name]
+        numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+        non_null = col.dropna()
+        info = ColumnProfile(
+            name=str(name),
+            dtype=str(col.dtype),
+            count=int(non_null.size),
+            missing=int(col.isna().sum()),
+            distinct=int(non_null.astype(str).nunique()) if non_null.size else 0,
+        )
+        if numeric and non_null.size:
+            info.mean, info.std = float(non_null.mean()), float(non_null.std()) if non_null.size > 1 else 0.0
+            info.min, info.max = str(non_null.min()), str(non_null.max())
+        elif non_null.size:
+            counts = non_null.astype(str).value_counts()
+            info.top = f"{counts.index[0]} ({int(counts.iloc[0])})"
+            if pd.api.types.is_datetime64_any_dtype(col):
+                info.min, info.max = str(non_null.min()), str(non_null.max())
+        columns.append(info)
+    return DataProfile(
+        rows=total_rows if total_rows is not None else len(frame), rows_profiled=len(frame), columns=columns
+    )
+
+
+def profile_data(
+    *, session: Session, workspace: str, name: str, version: str | None = None
+) -> tuple[DataProfile, pd.DataFrame]:
+    """Column types, missing values and summary statistics of (up to PROFILE_ROW_LIMIT rows of) the table."""
+    preview = preview_data(
+        session=session, workspace=workspace, name=name, version=version, rows=PROFILE_ROW_LIMIT
+    )
+    return profile_frame(preview.frame), preview.frame
+
+
+def create_data_asset_from_upload(
+    *, session: Session, workspace: str, files: list[tuple[str, bytes]], data: DataAssetCreate
+) -> DataAssetPublic:
+    """Register files uploaded through the browser: one file (uri_file) or a folder of them."""
+    import tempfile
+
+    if not files:
+        raise ValidationError("choose at least one file to upload")
+    if data.type == "uri_file" and len(files) != 1:
+        raise ValidationError(f"type uri_file takes exactly one file (got {len(files)}); use uri_folder")
+    if data.type == "mltable" and not any(PurePosixPath(n).name == "MLTable" for n, _ in files):
+        raise ValidationError("type mltable needs an MLTable file among the uploaded files")
+    with tempfile.TemporaryDirectory(prefix="studio-upload-") as tmp:
+        root = Path(tmp) / data.name
+        root.mkdir()
+        for name, content in files:
+            target = root / PurePosixPath(name).name
+            target.write_bytes(content)
+        local = root / PurePosixPath(files[0][0]).name if data.type == "uri_file" else root
+        payload = data.model_copy(update={"path": str(local)})
+        asset = create_data_asset(session=session, workspace=workspace, data=payload)
+    row = _get_row(session, workspace, asset.name, asset.version, None)
+    row.source = "upload: " + ", ".join(PurePosixPath(n).name for n, _ in files)
+    session.add(row)
+    session.flush()
+    return _public(row)
