@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import importlib
 import importlib.util
+import os
 import sys
 from typing import Annotated
 

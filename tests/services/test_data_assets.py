@@ -1,7 +1,6 @@
 import http.server
 import threading
 from functools import partial
-from pathlib import Path
 
 import pytest
 
@@ -190,7 +189,7 @@ def test_profile_counts_types_and_missing_values(tmp_path):
     local.write_text("age,city\n30,Oslo\n,Rome\n40,Oslo\n")
     _create(name="people", type="uri_file", path=str(local))
     with open_session() as s:
-        profile, frame = data_assets.profile_data(session=s, workspace="default", name="people")
+        profile, _ = data_assets.profile_data(session=s, workspace="default", name="people")
     by_name = {c.name: c for c in profile.columns}
     assert profile.rows == 3
     assert by_name["age"].missing == 1 and by_name["age"].mean == 35.0 and by_name["age"].dtype == "float64"
