@@ -17,7 +17,7 @@ app = typer.Typer(
     add_completion=False,
 )
 # One module per command group under studio/commands; a group is listed once its module exists.
-COMMAND_GROUPS = ("workspace", "datastore", "data", "environment", "compute")
+COMMAND_GROUPS = ("workspace", "datastore", "data", "environment", "compute", "job")
 for _group in COMMAND_GROUPS:
     if importlib.util.find_spec(f"studio.commands.{_group}"):
         app.add_typer(importlib.import_module(f"studio.commands.{_group}").app, name=_group)
@@ -40,6 +40,17 @@ def up(
     from studio.up import run_up
 
     raise typer.Exit(run_up(headless=headless, ui_port=ui_port, mlflow_port=mlflow_port))
+
+
+@app.command()
+def agent() -> None:
+    """Run the agent: it starts queued jobs and supervises them (``studio up`` starts one)."""
+    import logging
+
+    from backend.agent.loop import Agent
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    Agent().run_forever()
 
 
 @app.command()

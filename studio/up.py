@@ -192,6 +192,7 @@ def run_up(*, headless: bool, ui_port: int | None, mlflow_port: int | None) -> i
         )
         sup.wait_healthy(mlflow)
         typer.echo(f"MLflow tracking server: {mlflow_uri}")
+        agent = sup.start("agent", [sys.executable, "-m", "studio.cli", "agent"], logs / "agent.log", env)
 
         ui_url = None
         if not headless:
@@ -224,7 +225,8 @@ def run_up(*, headless: bool, ui_port: int | None, mlflow_port: int | None) -> i
                 health_url=f"{ui_url}/_stcore/health",
             )
             sup.wait_healthy(ui)
-        write_runtime(Runtime(pid=os.getpid(), home=str(home), mlflow_uri=mlflow_uri, ui_url=ui_url))
+        write_runtime(Runtime(pid=os.getpid(), home=str(home), mlflow_uri=mlflow_uri, ui_url=ui_url,
+                              agent_pid=agent.process.pid))
         typer.echo(f"Studio UI: {ui_url}" if ui_url else "Studio is running headless (no UI).")
         typer.echo("Press Ctrl-C to stop.")
 

@@ -84,6 +84,8 @@ class Environment(SQLModel, table=True):
     pip_requirements: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     python_version: str | None = Field(default=None, max_length=32)
     spec_hash: str | None = Field(default=None, max_length=64, index=True)
+    # Cloud fields recorded as given (build context, os_type, inference_config, ...); not used to run.
+    details: dict[str, Any] = _json_dict()
     archived: bool = False
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -127,3 +129,51 @@ class Compute(SQLModel, table=True):
     tags: dict[str, str] = _json_dict()
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Job(SQLModel, table=True):
+    """A command, sweep or pipeline job. Children (trials, steps) point at their parent."""
+
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=255)
+    type: str = Field(default="command", max_length=32)
+    display_name: str = Field(default="", max_length=255)
+    experiment_name: str = Field(default="Default", max_length=255, index=True)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    tags: dict[str, str] = _json_dict()
+    status: str = Field(default="NotStarted", max_length=32, index=True)
+    # The validated, resolved spec the agent runs (command, inputs, outputs, environment, ...).
+    spec: dict[str, Any] = _json_dict()
+    compute: str = Field(default="serverless", max_length=255)
+    instance_count: int = 1
+    parent_id: int | None = Field(default=None, foreign_key="job.id", index=True, ondelete="CASCADE")
+    mlflow_run_id: str | None = Field(default=None, max_length=64)
+    mlflow_experiment_id: str | None = Field(default=None, max_length=64)
+    agent_id: str | None = Field(default=None, max_length=64)
+    wrapper_pid: int | None = None
+    exit_code: int | None = None
+    failure_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    cancel_requested: bool = False
+    archived: bool = False
+    # Free-form state of controllers (sweep sampler, pipeline steps) and of policies that ended a job.
+    state: dict[str, Any] = _json_dict()
+    # [[status, iso time], ...]: every status change, for the timeline and the launch benchmark.
+    history: list[list[str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    start_time: datetime | None = None  # the user's command started
+    end_time: datetime | None = None
+
+
+class ComputeNodeEvent(SQLModel, table=True):
+    """Nodes in use on a compute over time (cluster scale-up and idle scale-down)."""
+
+    __tablename__ = "compute_node_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    compute_id: int = Field(foreign_key="compute.id", index=True, ondelete="CASCADE")
+    at: datetime = Field(default_factory=utcnow)
+    nodes: int
+    busy: int

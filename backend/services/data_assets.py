@@ -213,9 +213,10 @@ def _web_size(url: str, field: str) -> int | None:
 
 
 def create_data_asset(
-    *, session: Session, workspace: str, data: DataAssetCreate, base_dir: Path | None = None
+    *, session: Session, workspace: str, data: DataAssetCreate, base_dir: Path | None = None,
+    source: str | None = None,
 ) -> DataAssetPublic:
-    """Register a new version (explicit, or the next integer)."""
+    """Register a new version (explicit, or the next integer); ``source`` says where it came from."""
     ws = get_workspace_row(session=session, name=workspace)
     check_name(data.name)
     existing = session.exec(
@@ -234,7 +235,7 @@ def create_data_asset(
         version=version,
         type=data.type,
         path=path,
-        source=data.path,
+        source=source or data.path,
         description=data.description,
         tags=dict(data.tags),
         size_bytes=size,

@@ -1,0 +1,418 @@
+"""Preparing a command job (code, environment, inputs, outputs, MLflow run, wrapper) and finalizing it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from backend.db import session_scope
+from backend.db.models import Job, Workspace, utcnow
+from backend.errors import StudioError
+from backend.services import jobs
+from backend.services.jobs import (
+    CANCEL_REQUESTED,
+    CANCELED,
+    COMPLETED,
+    FAILED,
+    FINALIZING,
+    PREPARING,
+    RUNNING,
+    job_dir,
+    transition,
+)
+from backend.storage import uris
+
+WRAPPER = Path(__file__).with_name("wrapper.py")
+LOG_TAIL_LINES = 20
+
+
+class Canceled(Exception):
+    """The job was canceled while it was being prepared."""
+
+
+def system_log(folder: Path, message: str) -> None:
+    (folder / "system_logs").mkdir(parents=True, exist_ok=True)
+    with open(folder / "system_logs" / "agent.log", "a") as handle:
+        handle.write(f"{utcnow().isoformat(timespec='milliseconds')} {message}\n")
+
+
+def log_tail(folder: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        text = (folder / "user_logs" / "std_log.txt").read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def _load(job_id: int) -> tuple[Job, str]:
+    with session_scope() as s:
+        row = s.get(Job, job_id)
+        workspace = s.get(Workspace, row.workspace_id).name
+        s.expunge(row)
+        return row, workspace
+
+
+def _check_not_canceled(job_id: int) -> None:
+    with session_scope() as s:
+        row = s.get(Job, job_id)
+        if row.cancel_requested or row.status != PREPARING:
+            raise Canceled()
+
+
+def _filesystem(workspace: str, datastore: str):
+    from backend.services.datastores import get_filesystem
+
+    with session_scope() as s:
+        return get_filesystem(session=s, workspace=workspace, name=datastore)
+
+
+def _materialize_code(workspace: str, code: str | None, wd: Path) -> None:
+    if wd.exists():
+        shutil.rmtree(wd)
+    if code is None:
+        wd.mkdir(parents=True)
+        return
+    ref = uris.parse_reference(code)
+    store = _filesystem(workspace, ref.datastore)
+    if store.is_local:
+        shutil.copytree(store.local_path(ref.path), wd, symlinks=True)
+    else:
+        store.get(ref.path, wd)
+
+
+def _materialize_input(workspace: str, name: str, spec: dict[str, Any], folder: Path) -> str:
+    """The value ``${{inputs.name}}`` takes: a local path (or, in ``direct`` mode, the URI itself)."""
+    from backend.services.data_assets import local_copy
+
+    uri, mode = spec["uri"], spec.get("mode", "ro_mount")
+    if mode == "direct":
+        return uri
+    ref = uris.parse_reference(uri)
+    if isinstance(ref, uris.RunArtifact):
+        from backend.agent import tracking
+
+        target = folder / "inputs" / name
+        target.mkdir(parents=True, exist_ok=True)
+        return tracking.client().download_artifacts(ref.run_id, ref.path, str(target))
+    with session_scope() as s:
+        if mode == "download" or not (
+            isinstance(ref, uris.DatastorePath) and _filesystem(workspace, ref.datastore).is_local
+        ):
+            target = folder / "inputs" / name
+            if target.exists():
+                shutil.rmtree(target)
+            target.mkdir(parents=True)
+            return str(local_copy(session=s, workspace=workspace, uri=uri, into=target))
+        return str(local_copy(session=s, workspace=workspace, uri=uri))
+
+
+def _prepare_output(workspace: str, name: str, spec: dict[str, Any], folder: Path) -> str:
+    """The folder (or file path, for uri_file) that ``${{outputs.name}}`` points at."""
+    ref = uris.parse_reference(spec["uri"])
+    store = _filesystem(workspace, ref.datastore)
+    if store.is_local and spec.get("mode", "rw_mount") == "rw_mount":
+        target = store.local_path(ref.path)
+    else:  # written locally, uploaded when the job ends
+        target = folder / "outputs" / name / (Path(ref.path).name if spec["type"] == "uri_file" else "")
+    if spec["type"] == "uri_file":
+        target.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        target.mkdir(parents=True, exist_ok=True)
+    return str(target)
+
+
+def _environment_python(env: dict[str, Any], job_id: int, folder: Path) -> str:
+    from backend.services import environments
+
+    if not env.get("spec_hash"):
+        system_log(folder, f"environment: {env.get('reason', 'built-in')}")
+        return sys.executable
+    system_log(folder, f"environment {env['reference']}: building or reusing venv {env['spec_hash']}")
+    build = environments.build_environment(
+        env["spec_hash"], echo=lambda line: system_log(folder, f"build: {line}")
+    )
+    if build.status != "Succeeded":
+        raise StudioError(f"environment build failed: {build.error or 'see the build log'}")
+    return env["python"]
+
+
+def _process_env(
+    row: Job,
+    python: str,
+    inputs: dict[str, str],
+    outputs: dict[str, str],
+    run_id: str,
+    experiment_id: str,
+    tracking_uri: str,
+    extra: dict[str, str],
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_") and k not in ("VIRTUAL_ENV",)}
+    bin_dir = str(Path(python).parent)
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "/usr/bin:/bin")
+    if python != sys.executable:
+        env["VIRTUAL_ENV"] = str(Path(python).parent.parent)
+    env.update(
+        {
+            "PYTHONUNBUFFERED": "1",
+            "MLFLOW_TRACKING_URI": tracking_uri,
+            "MLFLOW_RUN_ID": run_id,
+            "MLFLOW_EXPERIMENT_ID": experiment_id,
+            "MLFLOW_EXPERIMENT_NAME": row.experiment_name,
+            "AZUREML_RUN_ID": row.name,
+            "AZUREML_EXPERIMENT_NAME": row.experiment_name,
+        }
+    )
+    env.update({f"AZURE_ML_INPUT_{k}": v for k, v in inputs.items()})
+    env.update({f"AZURE_ML_OUTPUT_{k}": v for k, v in outputs.items()})
+    env.update(extra)
+    return env
+
+
+def prepare(job_id: int) -> subprocess.Popen | None:
+    """Make everything ready, start the wrapper and mark the job Running. Returns the wrapper process."""
+    from backend.agent import tracking
+
+    row, workspace = _load(job_id)
+    folder = job_dir(workspace, row.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = row.spec
+    try:
+        system_log(folder, f"preparing job {row.name} on compute {row.compute}")
+        wd = folder / "wd"
+        _materialize_code(workspace, spec.get("code"), wd)
+        python = _environment_python(spec.get("environment") or {}, job_id, folder)
+        _check_not_canceled(job_id)
+        values: dict[str, str | None] = {}
+        input_paths: dict[str, str] = {}
+        for name, value in (spec.get("inputs") or {}).items():
+            if value is None:
+                values[f"inputs.{name}"] = None
+            elif value["kind"] == "literal":
+                values[f"inputs.{name}"] = _literal_text(value["value"])
+            else:
+                input_paths[name] = values[f"inputs.{name}"] = _materialize_input(
+                    workspace, name, value, folder
+                )
+        output_paths = {
+            name: _prepare_output(workspace, name, out, folder)
+            for name, out in (spec.get("outputs") or {}).items()
+        }
+        values.update({f"outputs.{name}": path for name, path in output_paths.items()})
+        values.update(
+            {f"search_space.{k}": _literal_text(v) for k, v in (spec.get("search_space") or {}).items()}
+        )
+        from backend.specs.job import render_command
+
+        command = render_command(spec["command"], values)
+        run_id, experiment_id = row.mlflow_run_id, row.mlflow_experiment_id
+        if not run_id:
+            tags = {
+                "studio.job": row.name,
+                "studio.workspace": workspace,
+                "mlflow.user": "studio",
+                **{k: str(v) for k, v in (row.tags or {}).items()},
+            }
+            run_id, experiment_id = tracking.create_run(
+                experiment=row.experiment_name, run_name=row.display_name or row.name, tags=tags
+            )
+            with session_scope() as s:
+                s.get(Job, job_id).mlflow_run_id, s.get(Job, job_id).mlflow_experiment_id = (
+                    run_id,
+                    experiment_id,
+                )
+            if spec.get("params"):
+                tracking.log_params(run_id, spec["params"])
+        _check_not_canceled(job_id)
+        env = _process_env(
+            row,
+            python,
+            input_paths,
+            output_paths,
+            run_id,
+            experiment_id,
+            tracking.tracking_uri(),
+            spec.get("environment_variables") or {},
+        )
+        launch = {"command": command, "cwd": str(wd), "env": env, "job": row.name}
+        (folder / "launch.json").write_text(json.dumps(launch, indent=2))
+        for stale in ("exit_code", "started_at", "wrapper.pid"):
+            (folder / stale).unlink(missing_ok=True)
+        system_log(folder, f"starting: {command}")
+        proc = subprocess.Popen(
+            [sys.executable, str(WRAPPER), str(folder)],
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            close_fds=True,
+        )
+        (folder / "wrapper.pid").write_text(str(proc.pid))
+        with session_scope() as s:
+            started = transition(s, job_id, (PREPARING,), RUNNING, wrapper_pid=proc.pid)
+        if not started:  # canceled at the last moment
+            kill_group(proc.pid)
+            proc.wait()
+            raise Canceled()
+        return proc
+    except Canceled:
+        system_log(folder, "canceled while preparing")
+        settle_canceled(job_id)
+        return None
+    except Exception as exc:
+        reason = str(exc) if isinstance(exc, StudioError) else f"{type(exc).__name__}: {exc}"
+        system_log(folder, f"preparing failed: {reason}")
+        with session_scope() as s:
+            transition(
+                s,
+                job_id,
+                (PREPARING, CANCEL_REQUESTED),
+                FAILED,
+                end_time=utcnow(),
+                failure_reason=f"preparing failed: {reason}",
+            )
+        _end_mlflow_run(job_id, FAILED)
+        return None
+
+
+def _literal_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    return str(value)
+
+
+def kill_group(pid: int, sig: int | None = None) -> None:
+    import signal
+
+    try:
+        os.killpg(pid, sig or signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def read_exit(folder: Path) -> tuple[int, datetime] | None:
+    try:
+        data = json.loads((folder / "exit_code").read_text())
+    except (OSError, ValueError):
+        return None
+    return int(data["code"]), datetime.fromisoformat(data["ended_at"])
+
+
+def read_started(folder: Path) -> datetime | None:
+    try:
+        return datetime.fromisoformat((folder / "started_at").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _end_mlflow_run(job_id: int, status: str, folder: Path | None = None) -> None:
+    from backend.agent import tracking
+
+    row, workspace = _load(job_id)
+    if not row.mlflow_run_id:
+        return
+    folder = folder or job_dir(workspace, row.name)
+    try:
+        tracking.upload_folder(row.mlflow_run_id, folder / "user_logs", "user_logs")
+        tracking.upload_folder(row.mlflow_run_id, folder / "system_logs", "system_logs")
+        tracking.end_run(row.mlflow_run_id, status)
+    except Exception as exc:  # the job's own status is already right; say what MLflow missed
+        system_log(folder, f"could not update the MLflow run: {exc}")
+
+
+def settle_canceled(job_id: int, reason: str = "canceled by the user") -> None:
+    row, _ = _load(job_id)
+    with session_scope() as s:
+        transition(
+            s,
+            job_id,
+            (PREPARING, RUNNING, CANCEL_REQUESTED, FINALIZING),
+            CANCELED,
+            end_time=utcnow(),
+            failure_reason=row.failure_reason or reason,
+        )
+    if _load(job_id)[0].status == CANCELED:
+        _end_mlflow_run(job_id, CANCELED)
+
+
+def _register_outputs(workspace: str, row: Job, folder: Path) -> list[str]:
+    from backend.services import data_assets
+
+    registered = []
+    for name, out in (row.spec.get("outputs") or {}).items():
+        ref = uris.parse_reference(out["uri"])
+        local = folder / "outputs" / name
+        store = _filesystem(workspace, ref.datastore)
+        if local.exists():  # upload mode, or a remote datastore
+            store.put(local / Path(ref.path).name if out["type"] == "uri_file" else local, ref.path)
+        if not out.get("asset_name") or out["type"] not in ("uri_file", "uri_folder", "mltable"):
+            continue
+        with session_scope() as s:
+            asset = data_assets.create_data_asset(
+                session=s,
+                workspace=workspace,
+                data=data_assets.DataAssetCreate(
+                    name=out["asset_name"],
+                    version=out.get("asset_version"),
+                    type=out["type"],
+                    path=out["uri"],
+                    description=f"Output {name} of job {row.name}",
+                    tags={"studio.job": row.name},
+                ),
+                source=f"job {row.name}, output {name}",
+            )
+        registered.append(f"{asset.name}:{asset.version}")
+    return registered
+
+
+def finalize(job_id: int) -> None:
+    """Upload outputs and artifacts, register named outputs, settle the status (Finalizing → end)."""
+    from backend.agent import tracking
+
+    row, workspace = _load(job_id)
+    folder = job_dir(workspace, row.name)
+    ended = read_exit(folder)
+    code, ended_at = ended if ended else (None, utcnow())
+    with session_scope() as s:
+        if not transition(s, job_id, (RUNNING,), FINALIZING, exit_code=code):
+            return
+    status, reason = COMPLETED, None
+    try:
+        if code == 0:
+            registered = _register_outputs(workspace, row, folder)
+            if registered:
+                system_log(folder, f"registered outputs: {', '.join(registered)}")
+        else:
+            status = FAILED
+            tail = log_tail(folder)
+            reason = f"exit code {code}" + (f"; last lines of the log:\n{tail}" if tail else "")
+        if row.mlflow_run_id:
+            tracking.upload_folder(row.mlflow_run_id, folder / "wd" / "outputs", "outputs")
+            tracking.upload_folder(row.mlflow_run_id, folder / "wd" / "logs", "logs")
+    except Exception as exc:
+        status, reason = FAILED, f"finalizing failed: {exc}"
+        system_log(folder, reason)
+    system_log(folder, f"job ended: {status}" + (f" ({reason.splitlines()[0]})" if reason else ""))
+    with session_scope() as s:
+        transition(s, job_id, (FINALIZING,), status, end_time=ended_at, failure_reason=reason)
+    _end_mlflow_run(job_id, status, folder)
+
+
+def fail_running(job_id: int, reason: str) -> None:
+    row, workspace = _load(job_id)
+    folder = job_dir(workspace, row.name)
+    system_log(folder, reason)
+    with session_scope() as s:
+        ok = transition(
+            s, job_id, (RUNNING, CANCEL_REQUESTED), FAILED, end_time=utcnow(), failure_reason=reason
+        )
+    if ok:
+        _end_mlflow_run(job_id, FAILED, folder)
+
+
+__all__ = ["finalize", "jobs", "prepare", "settle_canceled"]

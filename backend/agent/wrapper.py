@@ -1,0 +1,54 @@
+"""The per-job wrapper: runs the user's command and writes its log and exit code to the job folder.
+
+Deliberately standard-library only and tiny, so it starts in milliseconds. The agent starts it in a new
+session, so the wrapper and everything the command starts share one process group: killing that group
+(cancel, timeout) stops it all. The wrapper outlives an agent restart; the files it writes let a new agent
+adopt it, or settle the job if it ended meanwhile.
+
+Files in the job folder: ``launch.json`` (read), ``wrapper.pid``, ``started_at``, ``exit_code``
+(``{"code": int, "ended_at": iso}``), ``user_logs/std_log.txt``.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def main(job_folder: str) -> int:
+    folder = Path(job_folder)
+    launch = json.loads((folder / "launch.json").read_text())
+    logs = folder / "user_logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    _write_atomic(folder / "wrapper.pid", str(os.getpid()))
+    shell = shutil.which("bash") or "/bin/sh"
+    with open(logs / "std_log.txt", "ab", buffering=0) as log:
+        _write_atomic(folder / "started_at", datetime.now(UTC).isoformat())
+        try:
+            proc = subprocess.Popen(
+                [shell, "-c", launch["command"]],
+                cwd=launch["cwd"],
+                env=launch["env"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+            code = proc.wait()
+        except OSError as exc:
+            log.write(f"studio: cannot start the command: {exc}\n".encode())
+            code = 127
+    _write_atomic(folder / "exit_code", json.dumps({"code": code, "ended_at": datetime.now(UTC).isoformat()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
