@@ -159,7 +159,9 @@ def run_up(*, headless: bool, ui_port: int | None, mlflow_port: int | None) -> i
         )
 
     mlflow_uri = f"http://{host}:{mlflow_port}"
-    env = {**os.environ, "STUDIO_HOME": str(home), "STUDIO_MLFLOW_URI": mlflow_uri, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "STUDIO_HOME": str(home), "STUDIO_MLFLOW_URI": mlflow_uri, "PYTHONUNBUFFERED": "1",
+           # MLflow's own job runner (a pool of huey consumers for GenAI features) is not used by Studio.
+           "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     logs = home / "logs"
     sup = Supervisor()
 
@@ -183,8 +185,10 @@ def run_up(*, headless: bool, ui_port: int | None, mlflow_port: int | None) -> i
                 f"sqlite:///{home / 'mlflow.db'}",
                 "--artifacts-destination",
                 str(home / "mlartifacts"),
+                "--workers",
+                "2",
                 "--gunicorn-opts",
-                "--workers 2 --threads 4 --timeout 120",
+                "--threads 4 --timeout 120",
             ],
             logs / "mlflow.log",
             env,

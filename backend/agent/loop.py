@@ -262,6 +262,9 @@ class Agent:
     def run_forever(self) -> None:
         from backend.db import ensure_schema
 
+        import faulthandler
+
+        faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <agent pid>` prints every thread's stack
         ensure_schema()
         self._open_wake_socket()
         for sig in (signal.SIGINT, signal.SIGTERM):

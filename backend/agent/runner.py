@@ -398,9 +398,9 @@ def finalize(job_id: int) -> None:
         status, reason = FAILED, f"finalizing failed: {exc}"
         system_log(folder, reason)
     system_log(folder, f"job ended: {status}" + (f" ({reason.splitlines()[0]})" if reason else ""))
+    _end_mlflow_run(job_id, status, folder)  # before the status: a finished job has a finished run
     with session_scope() as s:
         transition(s, job_id, (FINALIZING,), status, end_time=ended_at, failure_reason=reason)
-    _end_mlflow_run(job_id, status, folder)
 
 
 def fail_running(job_id: int, reason: str) -> None:

@@ -1,0 +1,1 @@
+"""The agent: the processes that launch and supervise long work (environment builds, later jobs)."""

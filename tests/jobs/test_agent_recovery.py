@@ -1,0 +1,129 @@
+"""The agent can die at any moment (SIGKILL) and a new one carries on: nothing lost, nothing run twice."""
+
+import os
+import signal
+import time
+
+import pytest
+
+from backend.services import jobs, open_session
+from tests.jobs.conftest import AgentProcess, log_of, submit, wait
+
+SLEEPER = """
+    command: echo "start $AZUREML_RUN_ID" >> {ledger} && sleep {seconds} && echo "done $AZUREML_RUN_ID"
+    environment: azureml:AzureML-sklearn-1.5@latest
+"""
+
+
+def _ledger_counts(ledger) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for line in ledger.read_text().splitlines():
+        counts[line.split()[1]] = counts.get(line.split()[1], 0) + 1
+    return counts
+
+
+def test_sigkill_of_the_agent_loses_nothing_and_runs_nothing_twice(tmp_path, agent, studio_home):
+    ledger = tmp_path / "ledger.txt"
+    ledger.touch()
+    names = [submit(tmp_path / f"j{i}", SLEEPER.format(ledger=ledger, seconds=3)).name for i in range(3)]
+    # Serverless runs one job per core (2 here): the first two run, the third waits.
+    wait(names[0], until=lambda j: j.status == "Running" and j.start_time is not None)
+    agent.kill()
+    time.sleep(1)
+    AgentProcess(studio_home).start()
+    done = [wait(name, timeout_s=120) for name in names]
+    assert [j.status for j in done] == ["Completed"] * 3, [j.failure_reason for j in done]
+    assert _ledger_counts(ledger) == dict.fromkeys(names, 1)
+    for name in names:
+        assert f"done {name}" in log_of(name)
+        statuses = [h[0] for h in wait(name).history]
+        assert statuses.count("Running") == 1, statuses
+
+
+def test_a_job_that_ended_while_the_agent_was_away_is_settled_on_restart(tmp_path, agent, studio_home):
+    job = submit(tmp_path, "command: sleep 1 && echo finished-alone\nenvironment: azureml:AzureML-x@latest\n")
+    wait(job.name, until=lambda j: j.status == "Running")
+    agent.kill()
+    time.sleep(2.5)
+    assert wait(job.name, until=lambda j: True).status == "Running"  # nobody settled it yet
+    AgentProcess(studio_home).start()
+    done = wait(job.name)
+    assert done.status == "Completed" and "finished-alone" in log_of(job.name)
+
+
+def test_a_job_whose_process_vanished_fails_with_that_reason(tmp_path, agent, studio_home):
+    job = submit(tmp_path, "command: sleep 60\nenvironment: azureml:AzureML-x@latest\n")
+    running = wait(job.name, until=lambda j: j.status == "Running")
+    with open_session() as s:
+        pid = jobs.get_job_row(session=s, workspace="default", name=job.name).wrapper_pid
+    agent.kill()
+    os.killpg(pid, signal.SIGKILL)  # the wrapper dies without writing an exit code
+    AgentProcess(studio_home).start()
+    done = wait(job.name)
+    assert running.status == "Running"
+    assert done.status == "Failed" and "vanished" in done.failure_reason
+
+
+def test_two_agents_never_run_the_same_job(tmp_path, agent, studio_home):
+    second = AgentProcess(studio_home).start()
+    ledger = tmp_path / "ledger.txt"
+    ledger.touch()
+    names = [submit(tmp_path / f"j{i}", SLEEPER.format(ledger=ledger, seconds=0)).name for i in range(6)]
+    try:
+        done = [wait(name, timeout_s=120) for name in names]
+    finally:
+        second.stop()
+    assert [j.status for j in done] == ["Completed"] * 6
+    assert _ledger_counts(ledger) == dict.fromkeys(names, 1)
+
+
+def test_cancel_while_preparing_stops_before_the_command(tmp_path, agent):
+    job = submit(
+        tmp_path,
+        """
+        command: echo "should never run"
+        environment:
+          conda_file:
+            name: slow-build
+            dependencies:
+              - python=3.11
+              - pip:
+                  - six
+                  - packaging
+    """,
+    )
+    wait(job.name, until=lambda j: j.status == "Preparing")
+    with open_session() as s:
+        jobs.cancel_job(session=s, workspace="default", name=job.name)
+    done = wait(job.name)
+    assert done.status == "Canceled"
+    time.sleep(1)
+    assert "should never run" not in log_of(job.name)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+def test_claims_are_atomic_on_both_databases(tmp_path, database, tracking):
+    """Many agents' passes at once: each queued job is claimed by exactly one of them."""
+    import threading
+
+    from backend.agent import runner
+    from backend.agent.loop import Agent
+    from backend.db import ensure_schema
+
+    ensure_schema()
+    names = [
+        submit(tmp_path / f"j{i}", "command: echo hi\nenvironment: azureml:AzureML-x@latest\n").name
+        for i in range(2)
+    ]
+    claimed: list[int] = []
+    agents = [Agent() for _ in range(4)]
+    for a in agents:  # record claims instead of preparing
+        a._submit = lambda job_id, fn, *args, _c=claimed: _c.append(job_id) if fn is runner.prepare else None
+    threads = [threading.Thread(target=a._start_queued) for a in agents]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(claimed) == len(set(claimed)) == 2
+    with open_session() as s:
+        assert {jobs.get_job(session=s, workspace="default", name=n).status for n in names} == {"Preparing"}
