@@ -217,6 +217,7 @@ def prepare(job_id: int) -> subprocess.Popen | None:
                 "studio.workspace": workspace,
                 "mlflow.user": "studio",
                 **{k: str(v) for k, v in (row.tags or {}).items()},
+                **(spec.get("mlflow_tags") or {}),
             }
             run_id, experiment_id = tracking.create_run(
                 experiment=row.experiment_name, run_name=row.display_name or row.name, tags=tags

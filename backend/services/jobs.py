@@ -208,7 +208,7 @@ def _wake_after_commit(session: Session) -> None:
 # --- submitting --------------------------------------------------------------------------------------------
 
 
-def _check_compute(session: Session, workspace: str, compute: str | None) -> str:
+def check_compute(session: Session, workspace: str, compute: str | None) -> str:
     from backend.services import compute as compute_service
 
     name = (compute or "serverless").removeprefix("azureml:")
@@ -255,10 +255,18 @@ def _resolve_inputs(session: Session, workspace: str, spec: CommandJobSpec, base
 
 
 def _resolve_outputs(spec: CommandJobSpec, job_name: str, default_store: str, base_dir: Path | None) -> dict:
+    return resolve_outputs(spec.outputs, job_name, default_store, base_dir)
+
+
+def resolve_outputs(outputs: dict, job_name: str, default_store: str, base_dir: Path | None) -> dict:
+    """Where each output goes: its ``path``, or the default folder of this job on the default datastore."""
+    from backend.specs.job import OutputSpec
     from backend.storage import uris
 
     resolved = {}
-    for name, out in spec.outputs.items():
+    for name, out in outputs.items():
+        if isinstance(out, dict):
+            out = OutputSpec.model_validate(out)
         kind = out.type if out else "uri_folder"
         path = out.path if out and out.path else None
         if path:
@@ -280,6 +288,98 @@ def _resolve_outputs(spec: CommandJobSpec, job_name: str, default_store: str, ba
     return resolved
 
 
+def check_new_name(session: Session, workspace_id: int, workspace: str, name: str) -> str:
+    if not NAME_PATTERN.match(name):
+        raise ValidationError(f"name: {name!r} is not a valid job name (letters, digits, '-' and '_')")
+    if session.exec(select(Job.id).where(Job.workspace_id == workspace_id, Job.name == name)).first():
+        raise ConflictError(f"name: a job named {name!r} already exists in workspace {workspace!r}")
+    return name
+
+
+def resolve_command(
+    *,
+    session: Session,
+    workspace: str,
+    spec: CommandJobSpec,
+    base_dir: Path | None,
+    name: str,
+    source: str = "",
+) -> dict[str, Any]:
+    """Everything the agent needs to run ``spec``: references resolved, local code and data uploaded."""
+    from backend.services import datastores, environments
+
+    env = environments.resolve_environment(
+        session=session, workspace=workspace, reference=spec.environment, base_dir=base_dir
+    )
+    default_store = datastores.default_datastore_name(session=session, workspace=workspace)
+    return {
+        "command": spec.command,
+        "code": _snapshot_code(session, workspace, spec.code, base_dir),
+        "environment": {
+            "reference": _env_label(env.name, env.version),
+            "python": env.python,
+            "spec_hash": env.spec_hash,
+            "reason": env.reason,
+        },
+        "environment_variables": dict(spec.environment_variables),
+        "inputs": _resolve_inputs(session, workspace, spec, base_dir),
+        "outputs": _resolve_outputs(spec, name, default_store, base_dir),
+        "timeout": spec.limits.timeout,
+        "distribution": spec.distribution,
+        "source": source,
+    }
+
+
+def default_experiment(spec_code: str | None, base_dir: Path | None) -> str:
+    """The cloud's default: the code folder's name, else 'Default'."""
+    if spec_code and not spec_code.startswith(("azureml:", "azureml://")):
+        path = Path(spec_code)
+        return (
+            (base_dir / path) if base_dir and not path.is_absolute() else path
+        ).resolve().name or "Default"
+    return "Default"
+
+
+def insert_job(
+    session: Session,
+    *,
+    workspace_id: int,
+    name: str,
+    type_: str,
+    spec: dict[str, Any],
+    compute: str,
+    display_name: str | None = None,
+    experiment_name: str = "Default",
+    description: str = "",
+    tags: dict[str, str] | None = None,
+    instance_count: int = 1,
+    parent_id: int | None = None,
+    state: dict[str, Any] | None = None,
+) -> Job:
+    """A new Queued job row; the agent is woken once the session commits."""
+    now = utcnow().isoformat()
+    row = Job(
+        workspace_id=workspace_id,
+        name=name,
+        type=type_,
+        display_name=display_name or name,
+        experiment_name=experiment_name,
+        description=description,
+        tags=dict(tags or {}),
+        status=QUEUED,
+        spec=spec,
+        compute=compute,
+        instance_count=instance_count,
+        parent_id=parent_id,
+        state=state or {},
+        history=[[NOT_STARTED, now], [QUEUED, now]],
+    )
+    session.add(row)
+    session.flush()
+    _wake_after_commit(session)
+    return row
+
+
 def submit_command_job(
     *,
     session: Session,
@@ -291,61 +391,26 @@ def submit_command_job(
     source: str = "",
 ) -> JobPublic:
     """Validate every reference, upload local code and inputs, and queue the job."""
-    from backend.services import datastores, environments
-
     ws = get_workspace_row(session=session, name=workspace)
-    name = spec.name or generate_name()
-    if not NAME_PATTERN.match(name):
-        raise ValidationError(f"name: {name!r} is not a valid job name (letters, digits, '-' and '_')")
-    if session.exec(select(Job.id).where(Job.workspace_id == ws.id, Job.name == name)).first():
-        raise ConflictError(f"name: a job named {name!r} already exists in workspace {workspace!r}")
-    compute = _check_compute(session, workspace, spec.compute)
-    env = environments.resolve_environment(
-        session=session, workspace=workspace, reference=spec.environment, base_dir=base_dir
+    name = check_new_name(session, ws.id, workspace, spec.name or generate_name())
+    compute = check_compute(session, workspace, spec.compute)
+    resolved = resolve_command(
+        session=session, workspace=workspace, spec=spec, base_dir=base_dir, name=name, source=source
     )
-    code_uri = _snapshot_code(session, workspace, spec.code, base_dir)
-    inputs = _resolve_inputs(session, workspace, spec, base_dir)
-    default_store = datastores.default_datastore_name(session=session, workspace=workspace)
-    outputs = _resolve_outputs(spec, name, default_store, base_dir)
-    experiment = spec.experiment_name or (
-        Path(spec.code).resolve().name
-        if spec.code and base_dir is not None and not spec.code.startswith("azureml")
-        else "Default"
-    )
-    resolved = {
-        "command": spec.command,
-        "code": code_uri,
-        "environment": {
-            "reference": env.name + (f":{env.version}" if env.version else ""),
-            "python": env.python,
-            "spec_hash": env.spec_hash,
-            "reason": env.reason,
-        },
-        "environment_variables": dict(spec.environment_variables),
-        "inputs": inputs,
-        "outputs": outputs,
-        "timeout": spec.limits.timeout,
-        "distribution": spec.distribution,
-        "source": source,
-    }
-    row = Job(
+    row = insert_job(
+        session,
         workspace_id=ws.id,
         name=name,
-        type="command",
-        display_name=spec.display_name or name,
-        experiment_name=experiment,
-        description=spec.description,
-        tags={**spec.tags, **(extra_tags or {})},
-        status=QUEUED,
+        type_="command",
         spec=resolved,
         compute=compute,
+        display_name=spec.display_name,
+        experiment_name=spec.experiment_name or default_experiment(spec.code, base_dir),
+        description=spec.description,
+        tags={**spec.tags, **(extra_tags or {})},
         instance_count=spec.resources.instance_count,
         parent_id=parent_id,
-        history=[[NOT_STARTED, utcnow().isoformat()], [QUEUED, utcnow().isoformat()]],
     )
-    session.add(row)
-    session.flush()
-    _wake_after_commit(session)
     return _public(row)
 
 

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from backend.services import jobs, open_session
-from tests.jobs.conftest import AgentProcess, log_of, submit, wait
+from tests.job_fixtures import AgentProcess, log_of, submit, wait
 
 SLEEPER = """
     command: echo "start $AZUREML_RUN_ID" >> {ledger} && sleep {seconds} && echo "done $AZUREML_RUN_ID"

@@ -6,7 +6,7 @@ from backend.agent import capacity
 from backend.db.models import Compute
 from backend.services import compute, open_session
 from backend.specs.compute import ComputeSpec
-from tests.jobs.conftest import submit, wait
+from tests.job_fixtures import submit, wait
 
 pytestmark = pytest.mark.usefixtures("agent")
 QUICK = "command: sleep {s}\nenvironment: azureml:AzureML-x@latest\ncompute: azureml:{c}\n"

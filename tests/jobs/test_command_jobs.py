@@ -7,7 +7,7 @@ import pytest
 
 from backend.services import data_assets, jobs, open_session
 from tests.conftest import REPO
-from tests.jobs.conftest import log_of, submit, wait
+from tests.job_fixtures import log_of, submit, wait
 
 IRIS = REPO / "assets" / "sample_data" / "iris.csv"
 MLTABLE = REPO / "tests" / "fixtures" / "mltable" / "case_01_csv_basic_infer"

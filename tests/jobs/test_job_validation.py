@@ -3,7 +3,7 @@
 import pytest
 
 from backend.services import jobs, open_session
-from tests.jobs.conftest import submit
+from tests.job_fixtures import submit
 
 
 @pytest.mark.parametrize(

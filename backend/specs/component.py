@@ -1,0 +1,111 @@
+"""The cloud's command-component YAML (SPEC section 9) and checking values against its interface."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from backend.errors import ValidationError
+from backend.specs import SpecModel
+from backend.specs.job import DATA_TYPES, MODEL_TYPES, LimitsSpec, ResourcesSpec, check_expressions
+
+PRIMITIVES = ("string", "integer", "number", "boolean")
+
+
+class ComponentInput(SpecModel):
+    type: Literal[
+        "string",
+        "integer",
+        "number",
+        "boolean",
+        "uri_file",
+        "uri_folder",
+        "mltable",
+        "mlflow_model",
+        "custom_model",
+        "triton_model",
+    ]
+    default: Any = None
+    optional: bool = False
+    description: str = ""
+    min: float | None = None
+    max: float | None = None
+    enum: list[Any] | None = None
+    mode: str | None = None
+    path: str | None = None  # some published components carry a default path
+
+    @property
+    def is_data(self) -> bool:
+        return self.type in DATA_TYPES or self.type in MODEL_TYPES
+
+
+class ComponentOutput(SpecModel):
+    type: Literal["uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model", "triton_model"] = (
+        "uri_folder"
+    )
+    description: str = ""
+    mode: str | None = None
+    path: str | None = None
+
+
+class CommandComponentSpec(SpecModel):
+    type: Literal["command"] = "command"
+    name: str | None = None
+    version: str | None = None
+    display_name: str | None = None
+    description: str = ""
+    tags: dict[str, str] = Field(default_factory=dict)
+    is_deterministic: bool = True
+    inputs: dict[str, ComponentInput] = Field(default_factory=dict)
+    outputs: dict[str, ComponentOutput] = Field(default_factory=dict)
+    code: str | None = None
+    environment: str | dict[str, Any]
+    command: str
+    resources: ResourcesSpec | None = None
+    limits: LimitsSpec | None = None
+    distribution: dict[str, Any] | None = None
+    environment_variables: dict[str, str] = Field(default_factory=dict)
+    additional_includes: list[str] = Field(default_factory=list)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value):
+        return None if value is None else str(value)
+
+    @model_validator(mode="after")
+    def _command_names_declared_ports(self):
+        check_expressions(self.command, inputs=set(self.inputs), outputs=set(self.outputs))
+        return self
+
+
+def check_value(name: str, port: ComponentInput, value: Any, *, field: str) -> Any:
+    """A literal value for a typed input: converted, and checked against min/max/enum."""
+    where = f"{field}.{name}"
+    kind = port.type
+    try:
+        if kind == "integer":
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            value = int(value)
+        elif kind == "number":
+            if isinstance(value, bool):
+                raise ValueError
+            value = float(value)
+        elif kind == "boolean":
+            if isinstance(value, str) and value.lower() in ("true", "false"):
+                value = value.lower() == "true"
+            elif not isinstance(value, bool):
+                raise ValueError
+        elif kind == "string":
+            value = str(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{where}: {value!r} is not a valid {kind}") from None
+    if kind in ("integer", "number"):
+        if port.min is not None and value < port.min:
+            raise ValidationError(f"{where}: {value} is below the minimum {port.min:g}")
+        if port.max is not None and value > port.max:
+            raise ValidationError(f"{where}: {value} is above the maximum {port.max:g}")
+    if port.enum is not None and value not in port.enum:
+        raise ValidationError(f"{where}: {value!r} is not one of {', '.join(map(repr, port.enum))}")
+    return value

@@ -1,0 +1,148 @@
+"""Sweep jobs in the cloud's YAML, run by the real agent with trials as child command jobs."""
+
+import pytest
+
+from backend.services import jobs, open_session, sweeps
+from tests.job_fixtures import submit, wait
+
+CURVE_SCRIPT = """
+    import argparse, mlflow
+    p = argparse.ArgumentParser()
+    p.add_argument("--lr", type=float)
+    p.add_argument("--kind")
+    p.add_argument("--steps", type=int, default=3)
+    a = p.parse_args()
+    for i in range(a.steps):
+        mlflow.log_metric("acc", round(a.lr * (i + 1) / a.steps, 4), step=i)
+"""
+
+
+def _view(name):
+    with open_session() as s:
+        return sweeps.get_sweep(session=s, workspace="default", name=name)
+
+
+def test_random_sweep_over_choice_and_uniform_runs_4_trials_2_at_a_time(tmp_path, tracking, agent):
+    job = submit(
+        tmp_path,
+        """
+        $schema: https://azuremlschemas.azureedge.net/latest/sweepJob.schema.json
+        type: sweep
+        trial:
+          code: src
+          command: python train.py --lr ${{search_space.lr}} --kind ${{search_space.kind}} --steps ${{inputs.steps}}
+          environment: azureml:AzureML-sklearn-1.5@latest
+        inputs:
+          steps: 3
+        sampling_algorithm:
+          type: random
+          seed: 42
+        search_space:
+          lr: {type: uniform, min_value: 0.1, max_value: 0.9}
+          kind: {type: choice, values: [a, b]}
+        objective:
+          goal: maximize
+          primary_metric: acc
+        limits:
+          max_total_trials: 4
+          max_concurrent_trials: 2
+          timeout: 600
+    """,
+        {"src/train.py": CURVE_SCRIPT},
+    )
+    done = wait(job.name, timeout_s=240)
+    assert done.status == "Completed", done.failure_reason
+    view = _view(job.name)
+    assert [t.name for t in view.trials] == [f"{job.name}_{i}" for i in range(4)]
+    assert all(t.status == "Completed" and t.intervals == 3 for t in view.trials)
+    for t in view.trials:
+        assert 0.1 <= t.params["lr"] <= 0.9 and t.params["kind"] in ("a", "b")
+        assert t.metric == pytest.approx(round(t.params["lr"], 4), abs=1e-3)
+    best = max(view.trials, key=lambda t: t.metric)
+    assert view.best_trial == best.name and best.is_best
+    # Never more than two trials at once.
+    spans = sorted((t.start_time, t.end_time) for t in view.trials)
+    for i, (start, _) in enumerate(spans):
+        assert sum(1 for s2, e2 in spans if s2 <= start < e2) <= 2, spans
+    # Sampled values are MLflow params of each trial; trials nest under the sweep's run.
+    from mlflow.tracking import MlflowClient
+
+    with open_session() as s:
+        child = jobs.get_job(session=s, workspace="default", name=view.trials[0].name)
+    run = MlflowClient(tracking).get_run(child.mlflow_run_id)
+    assert run.data.params == {"lr": str(view.trials[0].params["lr"]), "kind": view.trials[0].params["kind"]}
+    assert run.data.tags["mlflow.parentRunId"] == done.mlflow_run_id
+
+
+def test_grid_sweep_stops_after_covering_its_grid(tmp_path, agent):
+    job = submit(
+        tmp_path,
+        """
+        type: sweep
+        trial:
+          command: echo ${{search_space.a}} ${{search_space.b}}
+          environment: azureml:AzureML-x@latest
+        sampling_algorithm: grid
+        search_space:
+          a: {type: choice, values: [1, 2]}
+          b: {type: choice, values: [x, y]}
+        objective: {goal: minimize, primary_metric: loss}
+        limits:
+          max_total_trials: 10
+          max_concurrent_trials: 2
+    """,
+    )
+    done = wait(job.name, timeout_s=120)
+    view = _view(job.name)
+    assert done.status == "Completed"
+    assert sorted((t.params["a"], t.params["b"]) for t in view.trials) == [
+        (1, "x"),
+        (1, "y"),
+        (2, "x"),
+        (2, "y"),
+    ]
+    assert all(t.metric is None for t in view.trials)  # never logged the metric: shown as such, not ranked
+
+
+def test_bad_sweeps_name_the_parameter_and_create_nothing(tmp_path):
+    with pytest.raises(
+        jobs.ValidationError, match="search_space.lr: the grid sampling algorithm does not support"
+    ):
+        submit(
+            tmp_path,
+            """
+            type: sweep
+            trial: {command: "echo ${{search_space.lr}}", environment: "azureml:AzureML-x@latest"}
+            sampling_algorithm: grid
+            search_space: {lr: {type: uniform, min_value: 0, max_value: 1}}
+            objective: {goal: maximize, primary_metric: acc}
+        """,
+        )
+    with pytest.raises(
+        jobs.ValidationError, match="bayesian sampling algorithm does not support early termination"
+    ):
+        submit(
+            tmp_path,
+            """
+            type: sweep
+            trial: {command: "echo ${{search_space.lr}}", environment: "azureml:AzureML-x@latest"}
+            sampling_algorithm: bayesian
+            search_space: {lr: {type: uniform, min_value: 0, max_value: 1}}
+            objective: {goal: maximize, primary_metric: acc}
+            limits: {max_total_trials: 3}
+            early_termination: {type: bandit, slack_factor: 0.1}
+        """,
+        )
+    with pytest.raises(jobs.ValidationError, match=r"names parameter 'nope', which is not declared"):
+        submit(
+            tmp_path,
+            """
+            type: sweep
+            trial: {command: "echo ${{search_space.nope}}", environment: "azureml:AzureML-x@latest"}
+            search_space: {lr: {type: uniform, min_value: 0, max_value: 1}}
+            objective: {goal: maximize, primary_metric: acc}
+            limits: {max_total_trials: 3}
+        """,
+        )
+    with open_session() as s:
+        assert jobs.list_jobs(session=s, workspace="default") == []
