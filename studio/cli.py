@@ -17,7 +17,7 @@ app = typer.Typer(
     add_completion=False,
 )
 # One module per command group under studio/commands; a group is listed once its module exists.
-COMMAND_GROUPS = ("workspace", "datastore", "data", "environment", "compute", "job")
+COMMAND_GROUPS = ("workspace", "datastore", "data", "environment", "compute", "component", "job")
 for _group in COMMAND_GROUPS:
     if importlib.util.find_spec(f"studio.commands.{_group}"):
         app.add_typer(importlib.import_module(f"studio.commands.{_group}").app, name=_group)

@@ -177,3 +177,26 @@ class ComputeNodeEvent(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
     nodes: int
     busy: int
+
+
+class Component(SQLModel, table=True):
+    """One version of a command component. Its code is snapshotted when it is registered."""
+
+    __table_args__ = (UniqueConstraint("workspace_id", "name", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=255, index=True)
+    version: str = Field(max_length=64)
+    display_name: str = Field(default="", max_length=255)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    tags: dict[str, str] = _json_dict()
+    # The component YAML as given, with ``code`` replaced by the snapshot's azureml:// URI.
+    spec: dict[str, Any] = _json_dict()
+    # The YAML text as the user wrote it, shown on the component's page.
+    source_yaml: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    content_hash: str = Field(max_length=64, index=True)
+    is_deterministic: bool = True
+    anonymous: bool = False
+    archived: bool = False
+    created_at: datetime = Field(default_factory=utcnow)

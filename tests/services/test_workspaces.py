@@ -81,3 +81,19 @@ def test_delete_needs_confirmation_then_removes_rows_and_folders():
 def test_default_workspace_cannot_be_deleted():
     with open_session() as s, pytest.raises(ValidationError, match="cannot be deleted"):
         workspaces.delete_workspace(session=s, name="default", confirm="default")
+
+
+def test_delete_is_refused_while_a_job_is_queued_or_running(tmp_path):
+    from backend.services import jobs
+    from backend.specs.job import CommandJobSpec
+
+    _create("team-busy")
+    with open_session() as s:
+        job = jobs.submit_command_job(session=s, workspace="team-busy",
+                                      spec=CommandJobSpec(command="echo hi", environment="azureml:AzureML-x@latest"))
+    with open_session() as s, pytest.raises(ConflictError, match=f"has work running \\(job {job.name} \\(Queued\\)"):
+        workspaces.delete_workspace(session=s, name="team-busy", confirm="team-busy")
+    with open_session() as s:
+        jobs.cancel_job(session=s, workspace="team-busy", name=job.name)
+    with open_session() as s:
+        workspaces.delete_workspace(session=s, name="team-busy", confirm="team-busy")

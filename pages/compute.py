@@ -1,0 +1,307 @@
+"""Compute: instances and clusters (state, nodes, capacity next to this machine), serverless, create, manage."""
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from backend.services import compute, open_session
+from studio.ui import shell
+
+workspace = shell.current_workspace()
+TYPE_LABELS = {compute.CLUSTER: "Compute cluster (amlcompute)", compute.INSTANCE: "Compute instance"}
+
+
+def _open(name: str) -> None:
+    st.query_params["name"] = name
+    st.rerun()
+
+
+def _size_label(size: str) -> str:
+    cores, memory, gpus = compute.VM_SIZES[size]
+    gpu = f", {gpus} GPU" if gpus else ""
+    return f"{size} · {cores} cores, {memory:g} GB{gpu}"
+
+
+def _machine_header() -> compute.MachineResources:
+    machine = compute.machine_resources()
+    cols = st.columns(3)
+    cols[0].metric("This machine's cores", machine.cores)
+    cols[1].metric("Memory", f"{machine.memory_gb:g} GB")
+    cols[2].metric("Memory free", f"{machine.memory_available_gb:g} GB")
+    return machine
+
+
+# ---------------------------------------------------------------------------------------------- listing
+
+
+def _table(rows: list[compute.ComputePublic], *, key: str, cluster: bool) -> None:
+    records = []
+    for c in rows:
+        record = {
+            "name": c.name,
+            "state": c.state,
+            "size": c.size,
+            "cores": c.cores,
+            "memory (GB)": c.memory_gb,
+        }
+        if cluster:
+            record |= {
+                "nodes": c.current_nodes,
+                "min": c.min_instances,
+                "max": c.max_instances,
+                "idle scale-down (s)": c.idle_time_before_scale_down,
+            }
+        record["created"] = c.created_at
+        records.append(record)
+    if not records:
+        st.caption("None yet: create one below.")
+        return
+    event, shown = shell.filtered_table(
+        pd.DataFrame(records),
+        key=key,
+        on_select="rerun",
+        selection_mode="single-row",
+        column_config={"created": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm")},
+    )
+    picked = shell.selected_row(event, shown)
+    if picked:
+        _open(picked["name"])
+
+
+def listing() -> None:
+    machine = _machine_header()
+
+    def _load():
+        with open_session() as s:
+            return compute.list_computes(session=s, workspace=workspace)
+
+    rows = shell.attempt(_load) or []
+    instances = [c for c in rows if c.type == compute.INSTANCE]
+    clusters = [c for c in rows if c.type == compute.CLUSTER]
+    tab_i, tab_c, tab_s = st.tabs(
+        [f"Compute instances ({len(instances)})", f"Compute clusters ({len(clusters)})", "Serverless"]
+    )
+    with tab_i:
+        st.caption("One node each. A stopped instance still accepts jobs; they wait until it starts.")
+        _table(instances, key="ci_table", cluster=False)
+    with tab_c:
+        st.caption("Nodes are slots on this machine; a cluster scales between its min and max nodes.")
+        _table(clusters, key="cc_table", cluster=True)
+    with tab_s:
+        st.write(
+            f"Jobs that name no compute run on serverless compute: on this machine, up to one job per CPU core "
+            f"({machine.cores} at once). It needs no setup and cannot be stopped or deleted."
+        )
+        if st.button("Serverless details", key="serverless_open"):
+            _open(compute.SERVERLESS)
+    _create_form(expanded=not instances and not clusters)
+
+
+def _create_form(*, expanded: bool) -> None:
+    with st.expander("Create compute", expanded=expanded):
+        kind = st.selectbox("Type", list(TYPE_LABELS), format_func=TYPE_LABELS.get, key="new_compute_type")
+        name = st.text_input("Name", key="new_compute_name", help=compute.NAME_RULE)
+        problem = None
+        if name:
+            try:
+                compute.validate_name(name)
+            except compute.ValidationError as exc:
+                problem = str(exc)
+                st.error(problem)
+        sizes = list(compute.VM_SIZES)
+        size = st.selectbox(
+            "Virtual machine size",
+            sizes,
+            index=sizes.index(compute.DEFAULT_SIZE),
+            format_func=_size_label,
+            key="new_compute_size",
+        )
+        scale = {}
+        if kind == compute.CLUSTER:
+            cols = st.columns(3)
+            scale["min_instances"] = cols[0].number_input(
+                "Minimum nodes", min_value=0, value=0, step=1, key="new_compute_min"
+            )
+            scale["max_instances"] = cols[1].number_input(
+                "Maximum nodes", min_value=1, value=1, step=1, key="new_compute_max"
+            )
+            scale["idle_time_before_scale_down"] = cols[2].number_input(
+                "Idle seconds before scale down", min_value=0, value=120, step=30, key="new_compute_idle"
+            )
+        description = st.text_input("Description", key="new_compute_description")
+        if st.button("Create", type="primary", key="new_compute_create", disabled=not name or bool(problem)):
+
+            def _create():
+                form = compute.ComputeForm(
+                    name=name,
+                    type=kind,
+                    size=size,
+                    description=description,
+                    **{k: int(v) for k, v in scale.items()},
+                )
+                with open_session() as s:
+                    return compute.create_compute_from_form(session=s, workspace=workspace, form=form)
+
+            created = shell.attempt(_create, success=f"Created compute {name}")
+            if created:
+                _open(created.name)
+
+
+# ---------------------------------------------------------------------------------------------- detail
+
+
+CONFIRM_KEY = "compute_confirm_delete"
+
+
+def _dismiss_delete() -> None:
+    st.session_state.pop(CONFIRM_KEY, None)
+
+
+@st.dialog("Delete compute", on_dismiss=_dismiss_delete)
+def _confirm_delete(name: str) -> None:
+    st.write(f"Delete **{name}**? Jobs that name it will no longer find it.")
+    left, right = st.columns(2)
+    if right.button("Cancel", key="compute_delete_cancel"):
+        _dismiss_delete()
+        st.rerun()
+    if left.button("Delete", type="primary", key="compute_delete_do"):
+
+        def _delete():
+            with open_session() as s:
+                compute.delete_compute(session=s, workspace=workspace, name=name)
+            return True
+
+        if shell.attempt(_delete, success=f"Deleted compute {name}"):
+            _dismiss_delete()
+            st.query_params.pop("name", None)
+            st.rerun()
+
+
+def _capacity_chart(cap: compute.ComputeCapacity) -> go.Figure:
+    labels = ["cores", "memory (GB)"]
+    figure = go.Figure(
+        [
+            go.Bar(
+                name=f"{cap.name} at {cap.nodes_max} node(s)",
+                x=labels,
+                y=[cap.total_cores, cap.total_memory_gb],
+            ),
+            go.Bar(name="this machine", x=labels, y=[cap.machine_cores, cap.machine_memory_gb]),
+        ]
+    )
+    figure.update_layout(barmode="group", height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return figure
+
+
+def _node_history(name: str) -> None:
+    """Nodes allocated and busy over time: cluster scale-up and idle scale-down as the agent did them."""
+
+    def _load():
+        with open_session() as s:
+            return compute.node_history(session=s, workspace=workspace, name=name)
+
+    events = shell.attempt(_load) or []
+    st.subheader("Nodes over time")
+    if not events:
+        st.caption("No job has run here yet.")
+        return
+    times = [e.at for e in events] + [datetime.now(UTC)]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=times,
+            y=[e.nodes for e in events] + [events[-1].nodes],
+            name="nodes allocated",
+            line_shape="hv",
+            mode="lines",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=times,
+            y=[e.busy for e in events] + [events[-1].busy],
+            name="nodes busy",
+            line_shape="hv",
+            mode="lines",
+            fill="tozeroy",
+        )
+    )
+    fig.update_layout(
+        height=260,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        yaxis_title="nodes",
+        legend={"orientation": "h"},
+    )
+    st.plotly_chart(fig, key="compute_nodes_chart")
+
+
+def detail(name: str) -> None:
+    if st.button("← All compute", key="compute_back"):
+        st.query_params.pop("name", None)
+        st.rerun()
+
+    def _load():
+        with open_session() as s:
+            return (
+                compute.get_compute(session=s, workspace=workspace, name=name),
+                compute.compute_capacity(session=s, workspace=workspace, name=name),
+            )
+
+    loaded = shell.attempt(_load)
+    if not loaded:
+        return
+    target, cap = loaded
+    st.header(target.name)
+    kind = TYPE_LABELS.get(target.type, "Serverless")
+    size = f" · {target.size}" if target.size else ""
+    st.caption(kind + size + (f" · {target.description}" if target.description else ""))
+    cols = st.columns(4)
+    cols[0].metric("State", target.state)
+    cols[1].metric("Nodes (current / min / max)", f"{cap.nodes_current} / {cap.nodes_min} / {cap.nodes_max}")
+    cores = f"{target.cores:g} core{'' if target.cores == 1 else 's'}"
+    cols[2].metric("Per job" if target.implicit else "Per node", f"{cores} · {target.memory_gb:g} GB")
+    cols[3].metric("Jobs at once", cap.slots)
+    (st.warning if cap.oversubscribed else st.info)(cap.note, icon=":material/memory:")
+    if target.type == compute.INSTANCE and target.state == compute.STOPPED:
+        st.caption("Stopped: jobs sent here wait until it starts.")
+    st.plotly_chart(_capacity_chart(cap), key="compute_capacity_chart")
+    if not target.implicit:
+        _node_history(name)
+
+    if target.implicit:
+        return
+    actions = st.columns([1, 1, 1, 4])
+    if target.type == compute.INSTANCE:
+        running = target.state == compute.RUNNING
+        if actions[0].button("Start", key="compute_start", disabled=running, icon=":material/play_arrow:"):
+
+            def _start():
+                with open_session() as s:
+                    return compute.start_compute(session=s, workspace=workspace, name=name)
+
+            if shell.attempt(_start, success=f"Started {name}"):
+                st.rerun()
+        if actions[1].button("Stop", key="compute_stop", disabled=not running, icon=":material/stop:"):
+
+            def _stop():
+                with open_session() as s:
+                    return compute.stop_compute(session=s, workspace=workspace, name=name)
+
+            if shell.attempt(_stop, success=f"Stopped {name}"):
+                st.rerun()
+    if actions[2].button("Delete…", key="compute_delete", icon=":material/delete:"):
+        st.session_state[CONFIRM_KEY] = name
+    if st.session_state.get(CONFIRM_KEY) == name:  # kept across reruns until done or dismissed
+        _confirm_delete(name)
+    with st.expander("YAML"):
+        st.code(compute.compute_spec_yaml(target), language="yaml")
+
+
+st.title("Compute")
+selected = st.query_params.get("name")
+if selected:
+    detail(selected)
+else:
+    listing()

@@ -1,0 +1,104 @@
+import os
+
+from backend.services import compute, open_session
+from backend.services.compute import ComputeForm
+
+
+def _create(**fields) -> compute.ComputePublic:
+    with open_session() as s:
+        return compute.create_compute_from_form(session=s, workspace="default", form=ComputeForm(**fields))
+
+
+def _get(name: str) -> compute.ComputePublic:
+    with open_session() as s:
+        return compute.get_compute(session=s, workspace="default", name=name)
+
+
+def _names() -> list[str]:
+    with open_session() as s:
+        return [c.name for c in compute.list_computes(session=s, workspace="default")]
+
+
+def _detail(app, name: str):
+    at = app("compute.py")
+    at.query_params["name"] = name
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_the_page_shows_this_machine_and_the_computes_by_kind(app):
+    _create(name="my-ci", type="computeinstance", size="Standard_DS1_v2")
+    _create(name="cpu-cluster", type="amlcompute", max_instances=3)
+    at = app("compute.py")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["This machine's cores"] == str(os.cpu_count())
+    instances = at.dataframe(key="ci_table").value
+    clusters = at.dataframe(key="cc_table").value
+    assert list(instances["name"]) == ["my-ci"] and list(instances["state"]) == ["Running"]
+    assert list(clusters["name"]) == ["cpu-cluster"] and list(clusters["max"]) == [3]
+
+
+def test_create_a_cluster_from_the_form(app):
+    at = app("compute.py")
+    at.selectbox(key="new_compute_type").set_value("amlcompute").run()
+    at.text_input(key="new_compute_name").input("1-bad").run()
+    assert "is not valid" in at.error[0].value and at.button(key="new_compute_create").disabled
+    at.text_input(key="new_compute_name").input("train-cluster").run()
+    at.selectbox(key="new_compute_size").set_value("Standard_D4s_v3").run()
+    at.number_input(key="new_compute_min").set_value(1).run()
+    at.number_input(key="new_compute_max").set_value(4).run()
+    at.button(key="new_compute_create").click().run()
+    assert not at.exception, at.exception
+    created = _get("train-cluster")
+    assert (created.type, created.size, created.min_instances, created.max_instances) == (
+        "amlcompute",
+        "Standard_D4s_v3",
+        1,
+        4,
+    )
+    assert at.query_params["name"] == "train-cluster"
+    assert at.header[0].value == "train-cluster"
+    assert {m.label: m.value for m in at.metric}["Nodes (current / min / max)"] == "1 / 1 / 4"
+
+
+def test_an_instance_form_has_no_scale_settings_and_duplicates_are_one_message(app):
+    _create(name="taken", type="computeinstance")
+    at = app("compute.py")
+    at.selectbox(key="new_compute_type").set_value("computeinstance").run()
+    assert not [n for n in at.number_input if n.key == "new_compute_max"]
+    at.text_input(key="new_compute_name").input("taken").run()
+    at.button(key="new_compute_create").click().run()
+    assert [e.value for e in at.error] == ["compute 'taken' already exists in workspace 'default'"]
+    assert _names() == ["serverless", "taken"]
+
+
+def test_stop_and_start_an_instance_from_its_page(app):
+    _create(name="my-ci", type="computeinstance", size="Standard_DS1_v2")
+    at = _detail(app, "my-ci")
+    assert at.button(key="compute_start").disabled
+    at.button(key="compute_stop").click().run()
+    assert _get("my-ci").state == "Stopped"
+    assert {m.label: m.value for m in at.metric}["State"] == "Stopped"
+    at.button(key="compute_start").click().run()
+    assert _get("my-ci").state == "Running"
+
+
+def test_a_cluster_page_shows_capacity_against_this_machine_and_can_be_deleted(app):
+    _create(name="big", type="amlcompute", size="Standard_DS14_v2", max_instances=2)
+    at = _detail(app, "big")
+    assert "share them" in at.warning[0].value  # 32 cores claimed on a smaller machine
+    assert not [b for b in at.button if b.key == "compute_stop"]  # clusters scale themselves
+    assert "type: amlcompute" in at.code[0].value
+    at.button(key="compute_delete").click().run()
+    at.button(key="compute_delete_do").click().run()
+    assert not at.exception, at.exception
+    assert _names() == ["serverless"]
+    assert "name" not in at.query_params
+
+
+def test_serverless_has_a_page_of_its_own(app):
+    at = _detail(app, "serverless")
+    assert at.header[0].value == "serverless"
+    assert f"{os.cpu_count()} at once" in at.info[0].value
+    assert not [b for b in at.button if b.key == "compute_delete"]
