@@ -15,4 +15,14 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "chromium is missing: browser tests will be skipped (install it: sudo apt-get install chromium)"
   fi
 fi
+if [ ! -x .tools/node_modules/.bin/azurite-blob ]; then
+  if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+    echo "installing the Azurite storage emulator for the Azure Blob tests ..."
+    npm install --no-audit --no-fund --prefix .tools azurite@3 >/dev/null 2>&1 \
+      || echo "could not install azurite; Azure Blob tests will be skipped"
+  else
+    echo "node and npm are missing: Azure Blob tests will be skipped" \
+      "(install nodejs and npm, then: npm install --no-audit --no-fund --prefix .tools azurite@3)"
+  fi
+fi
 exit 0

@@ -260,9 +260,9 @@ class Agent:
                     break
 
     def run_forever(self) -> None:
-        from backend.db import ensure_schema
-
         import faulthandler
+
+        from backend.db import ensure_schema
 
         faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <agent pid>` prints every thread's stack
         ensure_schema()

@@ -79,7 +79,8 @@ def submit_sweep(
 
     component = None
     if isinstance(spec.trial, str):
-        component, comp_dir = _component_trial(session, workspace, spec.trial, base_dir)
+        component, _ = _component_trial(session, workspace, spec.trial, base_dir)
+        comp_dir = None  # its code is a snapshot already
         unknown = [p.name for p in space if p.name not in component.inputs]
         if unknown:
             raise ValidationError(

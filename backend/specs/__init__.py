@@ -95,7 +95,11 @@ def parse_spec(model: type[M], data: dict[str, Any], *, source: str, context: di
         return model.model_validate(data, context=context)
     except pydantic.ValidationError as exc:
         errors = exc.errors(include_url=False)
-        more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+        more = (
+            f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+            if len(errors) > 1
+            else ""
+        )
         raise ValidationError(f"{source}: {_describe(errors[0])}{more}") from None
 
 
