@@ -11,10 +11,13 @@ import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
+
+if TYPE_CHECKING:  # pandas is imported where tables are read: the CLI and the agent start faster without it
+    import pandas as pd
 
 from backend.db.models import DataAsset
 from backend.errors import ConflictError, NotFoundError, ValidationError
@@ -213,7 +216,11 @@ def _web_size(url: str, field: str) -> int | None:
 
 
 def create_data_asset(
-    *, session: Session, workspace: str, data: DataAssetCreate, base_dir: Path | None = None,
+    *,
+    session: Session,
+    workspace: str,
+    data: DataAssetCreate,
+    base_dir: Path | None = None,
     source: str | None = None,
 ) -> DataAssetPublic:
     """Register a new version (explicit, or the next integer); ``source`` says where it came from."""
@@ -443,6 +450,8 @@ def _download(url: str, into: Path | None) -> Path:
 
 def read_table(path: Path, *, rows: int | None = None) -> pd.DataFrame:
     """Read a tabular file (csv, tsv, parquet, json lines) or an MLTable folder."""
+    import pandas as pd
+
     from backend.storage.mltable import read_mltable
 
     if path.is_dir() or path.name == "MLTable":
@@ -499,6 +508,8 @@ def preview_data(
 
 
 def profile_frame(frame: pd.DataFrame, *, total_rows: int | None = None) -> DataProfile:
+    import pandas as pd
+
     columns = []
     for name in frame.columns:
         col = frame[name]

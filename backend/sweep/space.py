@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
-
-from scipy.stats import norm
 
 from backend.errors import ValidationError
 
@@ -38,6 +37,7 @@ ARGUMENTS = {
     "qnormal": ("mu", "sigma", "q"),
     "qlognormal": ("mu", "sigma", "q"),
 }
+_STANDARD_NORMAL = NormalDist()
 SUPPORTED_BY = {
     "random": set(TYPES),
     "grid": {"choice"},
@@ -72,17 +72,17 @@ class Distribution:
             case "loguniform":
                 return math.exp(a["min_value"] + u * (a["max_value"] - a["min_value"]))
             case "normal":
-                return a["mu"] + a["sigma"] * float(norm.ppf(u))
+                return a["mu"] + a["sigma"] * _STANDARD_NORMAL.inv_cdf(u)
             case "lognormal":
-                return math.exp(a["mu"] + a["sigma"] * float(norm.ppf(u)))
+                return math.exp(a["mu"] + a["sigma"] * _STANDARD_NORMAL.inv_cdf(u))
             case "quniform":
                 return _quantize(a["min_value"] + u * (a["max_value"] - a["min_value"]), a["q"])
             case "qloguniform":
                 return _quantize(math.exp(a["min_value"] + u * (a["max_value"] - a["min_value"])), a["q"])
             case "qnormal":
-                return _quantize(a["mu"] + a["sigma"] * float(norm.ppf(u)), a["q"])
+                return _quantize(a["mu"] + a["sigma"] * _STANDARD_NORMAL.inv_cdf(u), a["q"])
             case "qlognormal":
-                return _quantize(math.exp(a["mu"] + a["sigma"] * float(norm.ppf(u))), a["q"])
+                return _quantize(math.exp(a["mu"] + a["sigma"] * _STANDARD_NORMAL.inv_cdf(u)), a["q"])
         raise AssertionError(self.type)
 
     def contains(self, value: Any) -> bool:
