@@ -48,7 +48,7 @@ SUPPORTED_BY = {
 def _quantize(value: float, q: float) -> float:
     out = round(value / q) * q
     # Keep integers integers when q is one (q: 1 on integer bounds gives whole numbers).
-    return int(round(out)) if float(q).is_integer() else round(out, 12)
+    return round(out) if float(q).is_integer() else round(out, 12)
 
 
 @dataclass(frozen=True)
