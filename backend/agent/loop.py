@@ -13,6 +13,7 @@ import select
 import signal
 import socket
 import subprocess
+import threading
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
@@ -265,6 +266,8 @@ class Agent:
         from backend.db import ensure_schema
 
         faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <agent pid>` prints every thread's stack
+        # MLflow takes a second or more to import: do it now, so the first job does not wait for it.
+        threading.Thread(target=_warm_up, name="studio-agent-warmup", daemon=True).start()
         ensure_schema()
         self._open_wake_socket()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -282,6 +285,13 @@ class Agent:
             self.pool.shutdown(wait=True, cancel_futures=False)
             if self._sock is not None:
                 self._sock.close()
+
+
+def _warm_up() -> None:
+    try:
+        import mlflow.tracking  # noqa: F401
+    except Exception:  # the first job will say what is wrong
+        pass
 
 
 def _read_pid(folder) -> int | None:

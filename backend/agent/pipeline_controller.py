@@ -39,10 +39,19 @@ def _advance(pipeline_id: int) -> None:
         workspace = s.get(Workspace, pipeline.workspace_id).name
         if pipeline.status == jobs.QUEUED:
             run_id, exp_id = tracking.create_run(
-                experiment=pipeline.experiment_name, run_name=pipeline.display_name or pipeline.name,
-                tags={"studio.job": pipeline.name, "studio.workspace": workspace, "studio.type": "pipeline"})
-            jobs.transition(s, pipeline_id, (jobs.QUEUED,), jobs.RUNNING, start_time=utcnow(),
-                            mlflow_run_id=run_id, mlflow_experiment_id=exp_id)
+                experiment=pipeline.experiment_name,
+                run_name=pipeline.display_name or pipeline.name,
+                tags={"studio.job": pipeline.name, "studio.workspace": workspace, "studio.type": "pipeline"},
+            )
+            jobs.transition(
+                s,
+                pipeline_id,
+                (jobs.QUEUED,),
+                jobs.RUNNING,
+                start_time=utcnow(),
+                mlflow_run_id=run_id,
+                mlflow_experiment_id=exp_id,
+            )
             return
         plan, state = pipeline.spec, dict(pipeline.state or {})
         state.setdefault("steps", {})
@@ -66,8 +75,12 @@ def _advance(pipeline_id: int) -> None:
                 continue
             step_plan = plan["steps"][step_name]
             deps = step_plan["deps"]
-            blocked = [d for d in deps if d in state["skipped"] or (d in children and children[d].status in
-                                                                       (jobs.FAILED, jobs.CANCELED))]
+            blocked = [
+                d
+                for d in deps
+                if d in state["skipped"]
+                or (d in children and children[d].status in (jobs.FAILED, jobs.CANCELED))
+            ]
             if blocked:
                 state["skipped"][step_name] = f"skipped: step {blocked[0]!r} did not complete"
                 continue
@@ -91,14 +104,21 @@ def _advance(pipeline_id: int) -> None:
             return
         bad = sorted(set(failed) | set(state.get("errors", {})))
         if bad or state["skipped"]:
-            reason = "; ".join([f"step {b!r} {children[b].status.lower() if b in children else 'failed to start'}"
-                                for b in bad] + [f"{k}: {v}" for k, v in state["skipped"].items() if k not in bad])
+            reason = "; ".join(
+                [
+                    f"step {b!r} {children[b].status.lower() if b in children else 'failed to start'}"
+                    for b in bad
+                ]
+                + [f"{k}: {v}" for k, v in state["skipped"].items() if k not in bad]
+            )
             _finish(s, pipeline, state, jobs.FAILED, reason or "a step did not complete")
         else:
             _finish(s, pipeline, state, jobs.COMPLETED, None)
 
 
-def _start_step(s, workspace: str, pipeline: Job, step_name: str, plan: dict, children: dict[str, Job]) -> Job:
+def _start_step(
+    s, workspace: str, pipeline: Job, step_name: str, plan: dict, children: dict[str, Job]
+) -> Job:
     name = f"{pipeline.name}_{step_name}"[:250]
     inputs = pipelines.bind_inputs(s, pipeline, plan, children)
     tags = {**(plan.get("tags") or {}), "studio.pipeline": pipeline.name, "studio.step": step_name}
@@ -109,34 +129,71 @@ def _start_step(s, workspace: str, pipeline: Job, step_name: str, plan: dict, ch
     from backend.services import datastores
 
     store = pipeline.spec["settings"].get("default_datastore") or datastores.default_datastore_name(
-        session=s, workspace=workspace)
+        session=s, workspace=workspace
+    )
     outputs = {}
     for out_name, out in plan["outputs"].items():
         uri = out.get("path") or f"azureml://datastores/{store}/paths/azureml/{name}/{out_name}/"
-        outputs[out_name] = {"type": out["type"], "mode": out["mode"], "uri": uri,
-                             "asset_name": out.get("asset_name"), "asset_version": out.get("asset_version")}
+        outputs[out_name] = {
+            "type": out["type"],
+            "mode": out["mode"],
+            "uri": uri,
+            "asset_name": out.get("asset_name"),
+            "asset_version": out.get("asset_version"),
+        }
     spec = {**plan["template"], "inputs": inputs, "outputs": outputs}
     if pipeline.mlflow_run_id:
         spec["mlflow_tags"] = {"mlflow.parentRunId": pipeline.mlflow_run_id}
     force = pipeline.spec["settings"].get("force_rerun")
     key = pipelines.reuse_key({**plan, "outputs": plan["outputs"]}, inputs, workspace, s)
-    original = None if force or not plan.get("deterministic") else pipelines.find_reusable(
-        s, pipeline.workspace_id, key)
+    original = (
+        None
+        if force or not plan.get("deterministic")
+        else pipelines.find_reusable(s, pipeline.workspace_id, key)
+    )
     if original is not None:
         spec["outputs"] = original.spec["outputs"]
-        row = jobs.insert_job(s, workspace_id=pipeline.workspace_id, name=name, type_="command", spec=spec,
-                              compute=plan["compute"], display_name=plan["display_name"],
-                              experiment_name=pipeline.experiment_name, tags=tags, parent_id=pipeline.id,
-                              state={"reuse_key": key, "reused_from": original.name})
+        row = jobs.insert_job(
+            s,
+            workspace_id=pipeline.workspace_id,
+            name=name,
+            type_="command",
+            spec=spec,
+            compute=plan["compute"],
+            display_name=plan["display_name"],
+            experiment_name=pipeline.experiment_name,
+            tags=tags,
+            parent_id=pipeline.id,
+            state={"reuse_key": key, "reused_from": original.name},
+        )
         now = utcnow()
-        jobs.transition(s, row.id, (jobs.QUEUED,), jobs.COMPLETED, start_time=now, end_time=now, exit_code=0,
-                        mlflow_run_id=original.mlflow_run_id, mlflow_experiment_id=original.mlflow_experiment_id)
+        jobs.transition(
+            s,
+            row.id,
+            (jobs.QUEUED,),
+            jobs.COMPLETED,
+            start_time=now,
+            end_time=now,
+            exit_code=0,
+            mlflow_run_id=original.mlflow_run_id,
+            mlflow_experiment_id=original.mlflow_experiment_id,
+        )
         s.refresh(row)
         return row
-    return jobs.insert_job(s, workspace_id=pipeline.workspace_id, name=name, type_="command", spec=spec,
-                           compute=plan["compute"], display_name=plan["display_name"],
-                           experiment_name=pipeline.experiment_name, tags=tags, parent_id=pipeline.id,
-                           instance_count=plan.get("instance_count", 1), state={"reuse_key": key})
+    return jobs.insert_job(
+        s,
+        workspace_id=pipeline.workspace_id,
+        name=name,
+        type_="command",
+        spec=spec,
+        compute=plan["compute"],
+        display_name=plan["display_name"],
+        experiment_name=pipeline.experiment_name,
+        tags=tags,
+        parent_id=pipeline.id,
+        instance_count=plan.get("instance_count", 1),
+        state={"reuse_key": key},
+    )
 
 
 def _start_sweep(s, workspace, pipeline, name, step_name, plan, inputs) -> Job:
@@ -151,21 +208,36 @@ def _start_sweep(s, workspace, pipeline, name, step_name, plan, inputs) -> Job:
     for key, value in inputs.items():
         if value is None:
             continue
-        given[key] = value["value"] if value["kind"] == "literal" else InputSpec(
-            type=value["type"], path=value["uri"], mode=value.get("mode"))
-    outputs = {k: ({"type": v["type"], "path": v["path"]} if v.get("path") else {"type": v["type"]})
-               for k, v in plan["outputs"].items()}
-    spec = SweepJobSpec.model_validate({
-        "type": "sweep", "trial": sweep["trial"], "inputs": {}, "outputs": outputs,
-        "compute": plan["compute"], "sampling_algorithm": sweep["sampling_algorithm"],
-        "search_space": sweep["search_space"], "objective": sweep["objective"], "limits": sweep["limits"],
-        "early_termination": sweep["early_termination"], "display_name": plan["display_name"],
-        "experiment_name": pipeline.experiment_name,
-    })
+        given[key] = (
+            value["value"]
+            if value["kind"] == "literal"
+            else InputSpec(type=value["type"], path=value["uri"], mode=value.get("mode"))
+        )
+    outputs = {
+        k: ({"type": v["type"], "path": v["path"]} if v.get("path") else {"type": v["type"]})
+        for k, v in plan["outputs"].items()
+    }
+    spec = SweepJobSpec.model_validate(
+        {
+            "type": "sweep",
+            "trial": sweep["trial"],
+            "inputs": {},
+            "outputs": outputs,
+            "compute": plan["compute"],
+            "sampling_algorithm": sweep["sampling_algorithm"],
+            "search_space": sweep["search_space"],
+            "objective": sweep["objective"],
+            "limits": sweep["limits"],
+            "early_termination": sweep["early_termination"],
+            "display_name": plan["display_name"],
+            "experiment_name": pipeline.experiment_name,
+        }
+    )
     spec.inputs = given
     base = Path(plan["base_dir"]) if plan.get("base_dir") else None
-    job = sweeps.submit_sweep(session=s, workspace=workspace, spec=spec, base_dir=base, parent_id=pipeline.id,
-                              name=name)
+    job = sweeps.submit_sweep(
+        session=s, workspace=workspace, spec=spec, base_dir=base, parent_id=pipeline.id, name=name
+    )
     return s.exec(select(Job).where(Job.workspace_id == pipeline.workspace_id, Job.name == job.name)).one()
 
 
@@ -181,8 +253,16 @@ def _start_nested(s, workspace, pipeline, name, plan, inputs) -> Job:
     for n, value in sub.inputs.items():  # defaults for inputs the step did not bind
         if resolved[n] is None and value is not None:
             resolved[n] = pipelines._resolve_parent_input(s, workspace, n, value, path.parent)
-    job = pipelines.submit_pipeline(session=s, workspace=workspace, spec=sub, base_dir=path.parent, parent_id=pipeline.id,
-                                    name=name, parent_inputs=resolved, source=str(path))
+    job = pipelines.submit_pipeline(
+        session=s,
+        workspace=workspace,
+        spec=sub,
+        base_dir=path.parent,
+        parent_id=pipeline.id,
+        name=name,
+        parent_inputs=resolved,
+        source=str(path),
+    )
     return s.exec(select(Job).where(Job.workspace_id == pipeline.workspace_id, Job.name == job.name)).one()
 
 
@@ -207,5 +287,12 @@ def _finish(s, pipeline: Job, state: dict, status: str, reason: str | None) -> N
             tracking.end_run(pipeline.mlflow_run_id, status)
         except Exception as exc:
             log.warning("cannot end the pipeline's MLflow run: %s", exc)
-    jobs.transition(s, pipeline.id, (jobs.RUNNING, jobs.CANCEL_REQUESTED), status, end_time=utcnow(),
-                    state=state, failure_reason=reason)
+    jobs.transition(
+        s,
+        pipeline.id,
+        (jobs.RUNNING, jobs.CANCEL_REQUESTED),
+        status,
+        end_time=utcnow(),
+        state=state,
+        failure_reason=reason,
+    )

@@ -26,6 +26,7 @@ from backend.services.jobs import (
     job_dir,
     transition,
 )
+from backend.settings import get_settings
 from backend.storage import uris
 
 WRAPPER = Path(__file__).with_name("wrapper.py")
@@ -240,7 +241,13 @@ def prepare(job_id: int) -> subprocess.Popen | None:
             tracking.tracking_uri(),
             spec.get("environment_variables") or {},
         )
-        launch = {"command": command, "cwd": str(wd), "env": env, "job": row.name}
+        launch = {
+            "command": command,
+            "cwd": str(wd),
+            "env": env,
+            "job": row.name,
+            "wake_socket": str(get_settings().run_dir / "agent.sock"),
+        }
         (folder / "launch.json").write_text(json.dumps(launch, indent=2))
         for stale in ("exit_code", "started_at", "wrapper.pid"):
             (folder / stale).unlink(missing_ok=True)

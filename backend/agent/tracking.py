@@ -30,7 +30,18 @@ def client():
     return _client(tracking_uri())
 
 
+_experiment_ids: dict[tuple[str, str], str] = {}
+
+
 def experiment_id(name: str) -> str:
+    """The id of an experiment (created when missing); remembered, since every job asks."""
+    key = (tracking_uri(), name)
+    if key not in _experiment_ids:
+        _experiment_ids[key] = _experiment_id(name)
+    return _experiment_ids[key]
+
+
+def _experiment_id(name: str) -> str:
     mlflow_client = client()
     found = mlflow_client.get_experiment_by_name(name)
     if found is not None:

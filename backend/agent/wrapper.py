@@ -6,7 +6,8 @@ session, so the wrapper and everything the command starts share one process grou
 adopt it, or settle the job if it ended meanwhile.
 
 Files in the job folder: ``launch.json`` (read), ``wrapper.pid``, ``started_at``, ``exit_code``
-(``{"code": int, "ended_at": iso}``), ``user_logs/std_log.txt``.
+(``{"code": int, "ended_at": iso}``), ``user_logs/std_log.txt``. When the command ends the wrapper
+sends a datagram to the agent's wake-up socket so the job is settled at once.
 """
 
 import json
@@ -47,7 +48,22 @@ def main(job_folder: str) -> int:
             log.write(f"studio: cannot start the command: {exc}\n".encode())
             code = 127
     _write_atomic(folder / "exit_code", json.dumps({"code": code, "ended_at": datetime.now(UTC).isoformat()}))
+    _wake(launch.get("wake_socket"))
     return 0
+
+
+def _wake(path: str | None) -> None:
+    """Tell the agent the job ended, so it settles it now rather than at its next poll."""
+    if not path:
+        return
+    import socket
+
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.setblocking(False)
+            sock.sendto(b"ended", path)
+    except OSError:
+        pass  # no agent listening: the next one settles the job from the exit_code file
 
 
 if __name__ == "__main__":

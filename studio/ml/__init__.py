@@ -1,0 +1,15 @@
+"""A Python SDK shaped like the cloud's ``azure.ai.ml``, running jobs on this studio.
+
+Port code by changing the imports::
+
+    from studio.ml import MLClient, command, Input, Output, load_job
+    from studio.ml.entities import Data
+
+Importing this package is cheap: the service layer is imported when a call needs it.
+"""
+
+from studio.ml.builders import command, load_job
+from studio.ml.client import MLClient
+from studio.ml.entities import Input, Output
+
+__all__ = ["Input", "MLClient", "Output", "command", "load_job"]

@@ -1,0 +1,48 @@
+"""``MLClient``: the cloud SDK's entry point, bound to one studio workspace instead of a cloud one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from studio.ml.operations import ComputeOperations, DataOperations, EnvironmentOperations, JobOperations
+
+
+class MLClient:
+    """``MLClient(credential, subscription_id, resource_group_name, workspace_name)``.
+
+    The cloud arguments are accepted so code ports unchanged, and ignored: the studio's database and
+    STUDIO_HOME say where everything is. ``workspace_name`` defaults to STUDIO_WORKSPACE, else 'default'.
+    """
+
+    def __init__(
+        self,
+        credential: Any = None,
+        subscription_id: str | None = None,
+        resource_group_name: str | None = None,
+        workspace_name: str | None = None,
+        **kwargs: Any,  # the cloud's other keyword arguments (cloud=..., registry_name=...): ignored
+    ):
+        from backend.settings import get_settings
+
+        self.credential = credential
+        self.subscription_id = subscription_id
+        self.resource_group_name = resource_group_name
+        self.workspace_name = workspace_name or get_settings().workspace
+        self.jobs = JobOperations(self.workspace_name)
+        self.data = DataOperations(self.workspace_name)
+        self.environments = EnvironmentOperations(self.workspace_name)
+        self.compute = ComputeOperations(self.workspace_name)
+
+    @classmethod
+    def from_config(
+        cls, credential: Any = None, *, path: Any = None, file_name: str | None = None, **kwargs: Any
+    ) -> MLClient:
+        """Like the cloud's; the ``config.json`` it would read is ignored (the workspace comes from
+        STUDIO_WORKSPACE, else 'default')."""
+        return cls(credential)
+
+    def __repr__(self) -> str:
+        return f"MLClient(workspace_name={self.workspace_name!r})"
+
+
+__all__ = ["MLClient"]
