@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import distinct, func
+from sqlalchemy import and_, distinct, func, true
 from sqlmodel import Session, select
 
-from backend.db.models import Compute, DataAsset, Datastore, Environment
+from backend.db.models import Component, Compute, DataAsset, Datastore, Environment, Job
 from backend.services.workspaces import get_workspace_row
 
 RECENT_LIMIT = 15
@@ -28,20 +28,35 @@ class Overview(BaseModel):
 
 
 def _tracked_kinds():
-    """(label, table, what to count, how to name a row) for every kind the overview counts.
+    """(label, table, what to count, how to name a row, which rows) for every kind the overview counts.
 
     Versioned assets count names, not versions.
     """
     return [
-        ("data assets", DataAsset, distinct(DataAsset.name), DataAsset.name + ":" + DataAsset.version),
-        ("datastores", Datastore, Datastore.id, Datastore.name),
+        ("jobs", Job, Job.id, Job.name, Job.parent_id.is_(None)),
+        (
+            "data assets",
+            DataAsset,
+            distinct(DataAsset.name),
+            DataAsset.name + ":" + DataAsset.version,
+            true(),
+        ),
+        ("datastores", Datastore, Datastore.id, Datastore.name, true()),
         (
             "environments",
             Environment,
             distinct(Environment.name),
             Environment.name + ":" + Environment.version,
+            true(),
         ),
-        ("computes", Compute, Compute.id, Compute.name),
+        (
+            "components",
+            Component,
+            distinct(Component.name),
+            Component.name + ":" + Component.version,
+            Component.anonymous.is_(False),
+        ),
+        ("computes", Compute, Compute.id, Compute.name, true()),
     ]
 
 
@@ -49,8 +64,8 @@ def workspace_overview(*, session: Session, workspace: str) -> Overview:
     ws = get_workspace_row(session=session, name=workspace)
     counts: dict[str, int] = {}
     recent: list[Activity] = []
-    for label, table, counted, name_col in _tracked_kinds():
-        in_ws = table.workspace_id == ws.id
+    for label, table, counted, name_col, condition in _tracked_kinds():
+        in_ws = and_(table.workspace_id == ws.id, condition)
         counts[label] = session.exec(select(func.count(counted)).where(in_ws)).one()
         rows = session.exec(
             select(name_col, table.created_at)
