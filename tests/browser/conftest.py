@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, RunningStudio, skip_or_fail
+from tests.conftest import REPO, RunningStudio, reset_caches, skip_or_fail
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -52,15 +52,25 @@ def output_dir(request: pytest.FixtureRequest) -> Path:
     return folder
 
 
-@pytest.fixture
-def studio(studio_home: Path):
-    """``studio up`` on free ports, on this test's STUDIO_HOME (so the test can check through services)."""
-    running = RunningStudio(studio_home)
+@pytest.fixture(scope="session")
+def studio_server(tmp_path_factory):
+    """One real ``studio up`` (MLflow, agent, UI) on free ports for every browser test of the run."""
+    running = RunningStudio(tmp_path_factory.mktemp("browser-studio") / "home")
     try:
         running.info = running.wait_ready()
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def studio(studio_server, monkeypatch):
+    """The shared studio, with this test's services pointed at its home (so checks see what the UI did)."""
+    monkeypatch.setenv("STUDIO_HOME", str(studio_server.home))
+    monkeypatch.setenv("STUDIO_MLFLOW_URI", studio_server.info["mlflow_uri"])
+    reset_caches()
+    yield studio_server
+    reset_caches()
 
 
 @pytest.fixture
