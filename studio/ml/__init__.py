@@ -2,14 +2,16 @@
 
 Port code by changing the imports::
 
-    from studio.ml import MLClient, command, Input, Output, load_job
+    from studio.ml import MLClient, command, Input, Output, load_job, load_component
+    from studio.ml.dsl import pipeline
     from studio.ml.entities import Data
+    from studio.ml.sweep import Choice, Uniform, BanditPolicy
 
 Importing this package is cheap: the service layer is imported when a call needs it.
 """
 
-from studio.ml.builders import command, load_job
+from studio.ml.builders import command, load_component, load_job
 from studio.ml.client import MLClient
 from studio.ml.entities import Input, Output
 
-__all__ = ["Input", "MLClient", "Output", "command", "load_job"]
+__all__ = ["Input", "MLClient", "Output", "command", "load_component", "load_job"]

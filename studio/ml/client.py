@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from studio.ml.operations import ComputeOperations, DataOperations, EnvironmentOperations, JobOperations
+from studio.ml.operations import (
+    ComponentOperations,
+    ComputeOperations,
+    DataOperations,
+    EnvironmentOperations,
+    JobOperations,
+)
 
 
 class MLClient:
@@ -32,6 +38,7 @@ class MLClient:
         self.data = DataOperations(self.workspace_name)
         self.environments = EnvironmentOperations(self.workspace_name)
         self.compute = ComputeOperations(self.workspace_name)
+        self.components = ComponentOperations(self.workspace_name)
 
     @classmethod
     def from_config(
@@ -40,6 +47,18 @@ class MLClient:
         """Like the cloud's; the ``config.json`` it would read is ignored (the workspace comes from
         STUDIO_WORKSPACE, else 'default')."""
         return cls(credential)
+
+    def create_or_update(self, entity: Any, **kwargs: Any) -> Any:
+        """The cloud's shortcut: a job, data asset or component goes to ``jobs``, ``data`` or ``components``."""
+        from backend.errors import ValidationError
+        from studio.ml.entities import CommandComponent, Data, Job
+
+        for kind, operations in ((Job, self.jobs), (Data, self.data), (CommandComponent, self.components)):
+            if isinstance(entity, kind):
+                return operations.create_or_update(entity, **kwargs)
+        raise ValidationError(
+            f"create_or_update: a {type(entity).__name__} cannot be created here (jobs, Data, components)"
+        )
 
     def __repr__(self) -> str:
         return f"MLClient(workspace_name={self.workspace_name!r})"

@@ -15,19 +15,23 @@ from urllib.parse import urlencode
 from studio.ml.constants import ListViewType
 from studio.ml.entities import (
     Command,
+    CommandComponent,
     Compute,
     Data,
     Environment,
     Job,
+    component_from_record,
+    component_from_summary,
     compute_from_record,
     data_from_record,
     data_from_summary,
     environment_from_record,
     job_from_record,
 )
+from studio.ml.sweep import SweepDistribution
 
 STREAM_POLL_S = 0.25  # how often stream() looks for new log text and a status change
-SUBMITTABLE = ("command",)
+SUBMITTABLE = ("command", "sweep", "pipeline")
 
 
 def studio_url(workspace: str, name: str) -> str | None:
@@ -70,11 +74,9 @@ class JobOperations(_Operations):
         compute: str | None = None,
         tags: dict[str, str] | None = None,
     ) -> Job:
-        """Submit a job entity; returns the queued job (name, status, links, resolved inputs and outputs)."""
+        """Submit a command, sweep or pipeline entity; returns the queued job (name, status, links, ...)."""
         from backend.errors import ValidationError
-        from backend.services import jobs, open_session
-        from backend.specs import parse_spec
-        from backend.specs.job import CommandJobSpec
+        from backend.services import open_session
 
         data = job.to_yaml_dict()
         for key, value in (
@@ -86,24 +88,66 @@ class JobOperations(_Operations):
                 data[key] = value
         if tags:
             data["tags"] = {**data.get("tags", {}), **tags}
-        if data.get("type") not in SUBMITTABLE:
+        kind = data.get("type")
+        if kind not in SUBMITTABLE:
             raise ValidationError(
-                f"{job._source}: job type {data.get('type')!r} cannot be submitted from the SDK "
+                f"{job._source}: job type {kind!r} cannot be submitted from the SDK "
                 f"(supported: {', '.join(SUBMITTABLE)})"
             )
-        spec = parse_spec(CommandJobSpec, data, source=job._source)
+        if (
+            kind == "pipeline"
+            and not data.get("experiment_name")
+            and getattr(job, "_default_experiment", None)
+        ):
+            data["experiment_name"] = (
+                job._default_experiment
+            )  # the cloud's default: the current folder's name
+        spec = self._parse(kind, data, job)  # a bad field fails here, named after the job's source
+        submit = {
+            "command": self._submit_command,
+            "sweep": self._submit_sweep,
+            "pipeline": self._submit_pipeline,
+        }
         try:
             with open_session() as s:
-                record = jobs.submit_command_job(
-                    session=s,
-                    workspace=self._workspace,
-                    spec=spec,
-                    base_dir=job._base_path,
-                    source=job._source,
-                )
+                record = submit[kind](session=s, spec=spec, base_dir=job._base_path, source=job._source)
         except ValidationError as exc:
             raise ValidationError(f"{job._source}: {exc}") from None
         return self._entity(record)
+
+    @staticmethod
+    def _parse(kind: str, data: dict, job: Job) -> Any:
+        from backend.errors import ValidationError
+        from backend.specs import parse_spec
+        from backend.specs.job import CommandJobSpec
+        from backend.specs.pipeline import PipelineJobSpec
+        from backend.specs.sweep import SweepJobSpec
+
+        if kind == "command":
+            inputs = getattr(job, "inputs", None) or {}
+            swept = [name for name, value in inputs.items() if isinstance(value, SweepDistribution)]
+            if swept:
+                raise ValidationError(
+                    f"{job._source}: inputs.{swept[0]}: a search-space value ({inputs[swept[0]].type}) needs "
+                    "a sweep: submit job.sweep(primary_metric=..., goal=...)"
+                )
+        models = {"command": CommandJobSpec, "sweep": SweepJobSpec, "pipeline": PipelineJobSpec}
+        return parse_spec(models[kind], data, source=job._source)
+
+    def _submit_command(self, **kwargs: Any) -> Any:
+        from backend.services import jobs
+
+        return jobs.submit_command_job(workspace=self._workspace, **kwargs)
+
+    def _submit_sweep(self, **kwargs: Any) -> Any:
+        from backend.services import sweeps
+
+        return sweeps.submit_sweep(workspace=self._workspace, **kwargs)
+
+    def _submit_pipeline(self, **kwargs: Any) -> Any:
+        from backend.services import pipelines
+
+        return pipelines.submit_pipeline(workspace=self._workspace, **kwargs)
 
     def get(self, name: str) -> Job:
         return self._entity(self._record(name))
@@ -307,6 +351,99 @@ class DataOperations(_Operations):
             )
 
 
+class ComponentOperations(_Operations):
+    def create_or_update(
+        self, component: CommandComponent, *, version: str | int | None = None
+    ) -> CommandComponent:
+        """Register a component version (its code is snapshotted); without a version, the next integer."""
+        import yaml
+
+        from backend.errors import ValidationError
+        from backend.services import components, open_session
+        from backend.specs import parse_spec
+        from backend.specs.component import CommandComponentSpec
+
+        data = component._to_dict()
+        if version is not None:
+            data["version"] = str(version)
+        spec = parse_spec(CommandComponentSpec, data, source=component._source)
+        if component._file is not None and data == component._loaded:
+            text = component._file.read_text()
+        else:
+            text = yaml.safe_dump({k: v for k, v in data.items() if k != "$schema"}, sort_keys=False)
+        try:
+            with open_session() as s:
+                record = components.register_component(
+                    session=s,
+                    workspace=self._workspace,
+                    spec=spec,
+                    base_dir=component._base_path,
+                    source_yaml=text,
+                )
+        except ValidationError as exc:
+            raise ValidationError(f"{component._source}: {exc}") from None
+        return component_from_record(record)
+
+    def get(self, name: str, version: str | int | None = None, label: str | None = None) -> CommandComponent:
+        """A version, or the latest one (``label="latest"`` or neither given)."""
+        from backend.services import components, open_session
+
+        with open_session() as s:
+            record = components.get_component(
+                session=s,
+                workspace=self._workspace,
+                name=name,
+                version=None if version is None else str(version),
+                label=label,
+            )
+        return component_from_record(record)
+
+    def list(
+        self, name: str | None = None, *, list_view_type: str = ListViewType.ACTIVE_ONLY
+    ) -> list[CommandComponent]:
+        """Every component (name and ``latest_version``), or with ``name`` every version of it, newest first."""
+        from backend.services import components, open_session
+
+        with open_session() as s:
+            if name:
+                versions = components.list_component_versions(session=s, workspace=self._workspace, name=name)
+                return [
+                    component_from_record(v)
+                    for v in versions
+                    if list_view_type == ListViewType.ALL
+                    or v.archived == (list_view_type == ListViewType.ARCHIVED_ONLY)
+                ]
+            summaries = components.list_components(
+                session=s,
+                workspace=self._workspace,
+                include_archived=list_view_type != ListViewType.ACTIVE_ONLY,
+            )
+        return [component_from_summary(x) for x in summaries]
+
+    def archive(self, name: str, version: str | int | None = None) -> None:
+        from backend.services import components, open_session
+
+        with open_session() as s:
+            components.archive_component(
+                session=s,
+                workspace=self._workspace,
+                name=name,
+                version=None if version is None else str(version),
+            )
+
+    def restore(self, name: str, version: str | int | None = None) -> None:
+        from backend.services import components, open_session
+
+        with open_session() as s:
+            components.archive_component(
+                session=s,
+                workspace=self._workspace,
+                name=name,
+                version=None if version is None else str(version),
+                archived=False,
+            )
+
+
 class EnvironmentOperations(_Operations):
     def get(self, name: str, version: str | int | None = None, label: str | None = None) -> Environment:
         from backend.services import environments, open_session
@@ -349,6 +486,7 @@ class ComputeOperations(_Operations):
 __all__ = [
     "CancelPoller",
     "Command",
+    "ComponentOperations",
     "ComputeOperations",
     "DataOperations",
     "EnvironmentOperations",
