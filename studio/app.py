@@ -19,8 +19,14 @@ SECTIONS: dict[str, list[tuple[str, str, str]]] = {
         ("data.py", "Data", ":material/dataset:"),
         ("datastores.py", "Datastores", ":material/database:"),
         ("environments.py", "Environments", ":material/deployed_code:"),
+        ("components.py", "Components", ":material/widgets:"),
     ],
-    "Compute and jobs": [("compute.py", "Compute", ":material/memory:")],
+    "Compute and jobs": [
+        ("compute.py", "Compute", ":material/memory:"),
+        ("jobs.py", "Jobs", ":material/work:"),
+        ("sweeps.py", "Sweeps", ":material/tune:"),
+        ("pipelines.py", "Pipelines", ":material/account_tree:"),
+    ],
     "Manage": [("workspaces.py", "Workspaces", ":material/workspaces:")],
 }
 

@@ -14,12 +14,18 @@ EXAMPLES = REPO / "tests" / "fixtures" / "pipelines"
 
 def run_pipeline(example: str, *overrides: str, timeout_s: float = 240):
     with open_session() as s:
-        job = jobs.create_job_from_file(session=s, workspace="default", file=EXAMPLES / example / "pipeline.yml",
-                                        overrides=list(overrides))
+        job = jobs.create_job_from_file(
+            session=s,
+            workspace="default",
+            file=EXAMPLES / example / "pipeline.yml",
+            overrides=list(overrides),
+        )
     done = wait(job.name, timeout_s=timeout_s)
     with open_session() as s:
-        steps = {c.state.get("step") or c.name.removeprefix(f"{job.name}_"): c
-                 for c in jobs.list_jobs(session=s, workspace="default", parent=job.name)}
+        steps = {
+            c.state.get("step") or c.name.removeprefix(f"{job.name}_"): c
+            for c in jobs.list_jobs(session=s, workspace="default", parent=job.name)
+        }
     return done, steps
 
 
@@ -36,7 +42,9 @@ def test_train_score_eval_with_three_local_components_and_local_data():
     assert all(s.status == "Completed" for s in steps.values())
     report = _local(done.state["outputs"]["pipeline_job_evaluation_report"]["uri"]) / "eval_result.txt"
     assert report.read_text().startswith("accuracy=")
-    assert steps["score_job"].inputs["model_input"]["uri"] == steps["train_job"].outputs["model_output"]["uri"]
+    assert (
+        steps["score_job"].inputs["model_input"]["uri"] == steps["train_job"].outputs["model_output"]["uri"]
+    )
     assert "trained" in log_of(steps["train_job"].name)
 
 
@@ -109,19 +117,31 @@ def test_two_independent_steps_run_at_the_same_time():
 @pytest.mark.parametrize(
     ("yaml_text", "message"),
     [
-        ("type: pipeline\njobs:\n  a:\n    command: echo ${{inputs.x}}\n    environment: azureml:AzureML-x@latest\n"
-         "    inputs:\n      x: ${{parent.jobs.b.outputs.o}}\n  b:\n    command: echo ${{inputs.y}}\n"
-         "    environment: azureml:AzureML-x@latest\n    inputs:\n      y: ${{parent.jobs.a.outputs.o}}\n"
-         "    outputs:\n      o:\n", "has no output 'o'"),
-        ("type: pipeline\njobs:\n  a:\n    command: echo ${{inputs.x}} ${{outputs.o}}\n"
-         "    environment: azureml:AzureML-x@latest\n    inputs:\n      x: ${{parent.jobs.b.outputs.o}}\n"
-         "    outputs:\n      o:\n  b:\n    command: echo ${{inputs.y}} ${{outputs.o}}\n"
-         "    environment: azureml:AzureML-x@latest\n    inputs:\n      y: ${{parent.jobs.a.outputs.o}}\n"
-         "    outputs:\n      o:\n", "the steps form a cycle: a -> b -> a"),
-        ("type: pipeline\njobs:\n  a:\n    command: echo ${{inputs.x}}\n    environment: azureml:AzureML-x@latest\n"
-         "    inputs:\n      x: ${{parent.jobs.ghost.outputs.o}}\n", "names step 'ghost', which does not exist"),
-        ("type: pipeline\njobs:\n  a:\n    command: echo ${{inputs.x}}\n    environment: azureml:AzureML-x@latest\n"
-         "    inputs:\n      x: ${{parent.inputs.nope}}\n", "names pipeline input 'nope', which is not declared"),
+        (
+            "type: pipeline\njobs:\n  a:\n    command: echo ${{inputs.x}}\n    environment: azureml:AzureML-x@latest\n"
+            "    inputs:\n      x: ${{parent.jobs.b.outputs.o}}\n  b:\n    command: echo ${{inputs.y}}\n"
+            "    environment: azureml:AzureML-x@latest\n    inputs:\n      y: ${{parent.jobs.a.outputs.o}}\n"
+            "    outputs:\n      o:\n",
+            "has no output 'o'",
+        ),
+        (
+            "type: pipeline\njobs:\n  a:\n    command: echo ${{inputs.x}} ${{outputs.o}}\n"
+            "    environment: azureml:AzureML-x@latest\n    inputs:\n      x: ${{parent.jobs.b.outputs.o}}\n"
+            "    outputs:\n      o:\n  b:\n    command: echo ${{inputs.y}} ${{outputs.o}}\n"
+            "    environment: azureml:AzureML-x@latest\n    inputs:\n      y: ${{parent.jobs.a.outputs.o}}\n"
+            "    outputs:\n      o:\n",
+            "the steps form a cycle: a -> b -> a",
+        ),
+        (
+            "type: pipeline\njobs:\n  a:\n    command: echo ${{inputs.x}}\n    environment: azureml:AzureML-x@latest\n"
+            "    inputs:\n      x: ${{parent.jobs.ghost.outputs.o}}\n",
+            "names step 'ghost', which does not exist",
+        ),
+        (
+            "type: pipeline\njobs:\n  a:\n    command: echo ${{inputs.x}}\n    environment: azureml:AzureML-x@latest\n"
+            "    inputs:\n      x: ${{parent.inputs.nope}}\n",
+            "names pipeline input 'nope', which is not declared",
+        ),
     ],
 )
 def test_graph_errors_are_caught_before_anything_runs(tmp_path, yaml_text, message):
@@ -136,14 +156,23 @@ def test_component_interface_errors_name_the_step_and_input(tmp_path):
     train = EXAMPLES / "train_score_eval" / "train.yml"
     cases = {
         "unknown": ("bogus: 1", "jobs.t.inputs.bogus: the component has no input 'bogus'"),
-        "range": ("training_data: {type: uri_folder, path: " + str(EXAMPLES / "train_score_eval" / "data")
-                  + "}\n      max_epocs: 1000", "max_epocs: 1000 is above the maximum 100"),
-        "enum": ("training_data: {type: uri_folder, path: " + str(EXAMPLES / "train_score_eval" / "data")
-                 + "}\n      learning_rate_schedule: cosine", "'cosine' is not one of"),
+        "range": (
+            "training_data: {type: uri_folder, path: "
+            + str(EXAMPLES / "train_score_eval" / "data")
+            + "}\n      max_epocs: 1000",
+            "max_epocs: 1000 is above the maximum 100",
+        ),
+        "enum": (
+            "training_data: {type: uri_folder, path: "
+            + str(EXAMPLES / "train_score_eval" / "data")
+            + "}\n      learning_rate_schedule: cosine",
+            "'cosine' is not one of",
+        ),
         "mismatch": ("training_data: 5", "not valid|type mismatch|is a file|does not exist"),
     }
     for name, (inputs, message) in cases.items():
         (tmp_path / f"{name}.yml").write_text(
-            f"type: pipeline\njobs:\n  t:\n    component: {train}\n    inputs:\n      {inputs}\n")
+            f"type: pipeline\njobs:\n  t:\n    component: {train}\n    inputs:\n      {inputs}\n"
+        )
         with open_session() as s, pytest.raises(jobs.ValidationError, match=message):
             jobs.create_job_from_file(session=s, workspace="default", file=tmp_path / f"{name}.yml")

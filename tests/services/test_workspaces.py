@@ -89,9 +89,15 @@ def test_delete_is_refused_while_a_job_is_queued_or_running(tmp_path):
 
     _create("team-busy")
     with open_session() as s:
-        job = jobs.submit_command_job(session=s, workspace="team-busy",
-                                      spec=CommandJobSpec(command="echo hi", environment="azureml:AzureML-x@latest"))
-    with open_session() as s, pytest.raises(ConflictError, match=f"has work running \\(job {job.name} \\(Queued\\)"):
+        job = jobs.submit_command_job(
+            session=s,
+            workspace="team-busy",
+            spec=CommandJobSpec(command="echo hi", environment="azureml:AzureML-x@latest"),
+        )
+    with (
+        open_session() as s,
+        pytest.raises(ConflictError, match=f"has work running \\(job {job.name} \\(Queued\\)"),
+    ):
         workspaces.delete_workspace(session=s, name="team-busy", confirm="team-busy")
     with open_session() as s:
         jobs.cancel_job(session=s, workspace="team-busy", name=job.name)
