@@ -4,7 +4,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from backend.services import data_assets, datastores, open_session
+from backend.services import data_assets, datastores, lineage, open_session
 from studio.ui import shell
 
 workspace = shell.current_workspace()
@@ -262,7 +262,22 @@ def detail(name: str) -> None:
             profile_charts(frame)
     with lineage_tab:
         st.markdown(f"**Created from** `{asset.source}` on {asset.created_at:%Y-%m-%d %H:%M} UTC")
-        st.caption("Jobs that read or write this version are listed here once jobs run in this workspace.")
+
+        def _lineage():
+            with open_session() as s:
+                return lineage.data_lineage(session=s, workspace=workspace, name=name, version=version)
+
+        entries = shell.attempt(_lineage) or []
+        if entries:
+            frame = pd.DataFrame(entries)
+            frame["job"] = [f"jobs?job={j}&ws={workspace}" for j in frame["job"]]
+            st.dataframe(
+                frame[["relation", "job", "port", "status", "experiment", "created_at"]],
+                key="data_lineage", hide_index=True, width="stretch",
+                column_config={"job": st.column_config.LinkColumn("job", display_text=r"jobs\?job=([^&]+)")},
+            )
+        else:
+            st.caption("No job has read or written this version yet.")
     with edit_tab, st.form("data_edit"):
         description = st.text_area("Description", asset.description, key="data_edit_description")
         tags = st.text_area(
