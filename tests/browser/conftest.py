@@ -103,8 +103,17 @@ def shot(page, name: str) -> Path:
     return path
 
 
-def grid_cells_contain(page, text: str) -> bool:
-    """Streamlit tables draw on a canvas; their cells are readable through the accessibility grid."""
+def grid_cells_contain(page, text: str, timeout_s: float = 20) -> bool:
+    """Streamlit tables draw on a canvas; their cells are readable through the accessibility grid.
+
+    Tables arrive after the rest of a rerun, so this waits (up to ``timeout_s``) for a cell with ``text``.
+    """
+    import time
+
     cells = page.locator("[data-testid='stDataFrame'] [role='gridcell']")
-    cells.first.wait_for(state="attached")
-    return text in cells.all_text_contents()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if text in cells.all_text_contents():
+            return True
+        page.wait_for_timeout(250)
+    return False
