@@ -27,7 +27,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.dev-installed
 	@bash tests/setup_system.sh
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 3
 
 lint:
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -62,7 +62,7 @@ def test_random_sweep_over_choice_and_uniform_runs_4_trials_2_at_a_time(tmp_path
     assert view.best_trial == best.name and best.is_best
     # Never more than two trials at once.
     spans = sorted((t.start_time, t.end_time) for t in view.trials)
-    for i, (start, _) in enumerate(spans):
+    for _i, (start, _) in enumerate(spans):
         assert sum(1 for s2, e2 in spans if s2 <= start < e2) <= 2, spans
     # Sampled values are MLflow params of each trial; trials nest under the sweep's run.
     from mlflow.tracking import MlflowClient
@@ -106,7 +106,7 @@ def test_grid_sweep_stops_after_covering_its_grid(tmp_path, agent):
 
 def test_bad_sweeps_name_the_parameter_and_create_nothing(tmp_path):
     with pytest.raises(
-        jobs.ValidationError, match="search_space.lr: the grid sampling algorithm does not support"
+        jobs.ValidationError, match=r"search_space\.lr: the grid sampling algorithm does not support"
     ):
         submit(
             tmp_path,
