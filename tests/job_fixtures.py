@@ -65,7 +65,11 @@ def mlflow_server(tmp_path_factory) -> str:
         raise RuntimeError((home / "mlflow.log").read_text())
     yield uri
     os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=20)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:  # a busy gunicorn may ignore SIGTERM for a while
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 @pytest.fixture

@@ -86,7 +86,7 @@ def test_create_a_blob_datastore_upload_and_preview_without_the_key_on_the_page(
     assert grid_cells_contain(page, "virginica")
     shot(page, "04-preview")
     assert key not in page.content()
-    page.get_by_role("button", name="Close", exact=True).click()
+    page.get_by_test_id("stTabs").get_by_role("button", name="Close", exact=True).click()
     wait_for_app(page)
     page.get_by_role("heading", name="flowers.csv").wait_for(state="detached")
     wait_for_app(page)

@@ -12,7 +12,7 @@ def test_create_a_workspace_by_clicking(page):
     page.get_by_text("Workspace · default").wait_for()
     shot(page, "01-home")
 
-    page.get_by_role("link", name="Workspaces").click()
+    page.get_by_role("link", name="Workspaces", exact=True).click()
     wait_for_app(page)
     page.get_by_role("heading", name="Workspaces").wait_for()
     shot(page, "02-workspaces")

@@ -146,3 +146,52 @@ def test_bad_sweeps_name_the_parameter_and_create_nothing(tmp_path):
         )
     with open_session() as s:
         assert jobs.list_jobs(session=s, workspace="default") == []
+
+
+def test_the_clouds_iris_svm_sweep_runs_20_trials_10_at_a_time_on_a_cluster(tracking, agent):
+    from backend.services import compute
+    from backend.specs.compute import ComputeSpec
+    from tests.conftest import REPO
+
+    with open_session() as s:
+        compute.create_compute(session=s, workspace="default", spec=ComputeSpec(
+            name="cpu-cluster", type="amlcompute", size="Standard_DS3_v2", min_instances=0, max_instances=10))
+        job = jobs.create_job_from_file(
+            session=s, workspace="default", file=REPO / "tests/fixtures/sweeps/iris_svm/sweep.yml")
+    done = wait(job.name, timeout_s=400)
+    assert done.status == "Completed", done.failure_reason
+    view = _view(job.name)
+    assert len(view.trials) == 20 and all(t.status == "Completed" for t in view.trials)
+    assert all(0 < t.metric <= 1 for t in view.trials)
+    assert view.best_trial == min(view.trials, key=lambda t: t.metric).name  # goal: minimize
+    spans = [(t.start_time, t.end_time) for t in view.trials]
+    overlap = max(sum(1 for s2, e2 in spans if s2 <= start < e2) for start, _ in spans)
+    assert 2 <= overlap <= 10
+
+
+def test_a_bayesian_sweep_learns_from_finished_trials(tmp_path, agent):
+    job = submit(tmp_path, """
+        type: sweep
+        trial:
+          code: src
+          command: python trial.py ${{search_space.x}} ${{search_space.q}}
+          environment: azureml:AzureML-sklearn-1.5@latest
+        sampling_algorithm: bayesian
+        search_space:
+          x: {type: uniform, min_value: 0, max_value: 1}
+          q: {type: quniform, min_value: 0, max_value: 10, q: 5}
+        objective: {goal: maximize, primary_metric: score}
+        limits: {max_total_trials: 4, max_concurrent_trials: 2}
+    """, {"src/trial.py": """
+        import json, os, sys, urllib.request
+        x, q = float(sys.argv[1]), float(sys.argv[2])
+        body = json.dumps({"run_id": os.environ["MLFLOW_RUN_ID"], "key": "score", "value": x + q / 10,
+                           "timestamp": 0, "step": 0}).encode()
+        url = os.environ["MLFLOW_TRACKING_URI"] + "/api/2.0/mlflow/runs/log-metric"
+        urllib.request.urlopen(urllib.request.Request(url, body, {"Content-Type": "application/json"})).read()
+    """})
+    done = wait(job.name, timeout_s=200)
+    assert done.status == "Completed", done.failure_reason
+    view = _view(job.name)
+    assert len(view.trials) == 4 and all(t.metric is not None for t in view.trials)
+    assert all(t.params["q"] in (0, 5, 10) and 0 <= t.params["x"] <= 1 for t in view.trials)
