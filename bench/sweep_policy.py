@@ -83,12 +83,19 @@ def run_sweep(folder: Path, text: str) -> dict:
     scripts = []
     for trial in view.trials:
         text, _ = jobs.read_log(workspace="default", name=trial.name)
-        scripts += [float(line.split("=")[1]) for line in text.splitlines() if line.startswith("script_seconds=")]
+        scripts += [
+            float(line.split("=")[1]) for line in text.splitlines() if line.startswith("script_seconds=")
+        ]
     best = next((t for t in view.trials if t.is_best), None)
     return {
-        "status": current.status, "wall": wall, "script_sum": sum(scripts), "trials": len(view.trials),
-        "stopped": sum(1 for t in view.trials if t.canceled_by), "used": view.compute_used_s,
-        "saved": view.compute_saved_s, "best": best.metric if best else None,
+        "status": current.status,
+        "wall": wall,
+        "script_sum": sum(scripts),
+        "trials": len(view.trials),
+        "stopped": sum(1 for t in view.trials if t.canceled_by),
+        "used": view.compute_used_s,
+        "saved": view.compute_saved_s,
+        "best": best.metric if best else None,
     }
 
 
@@ -109,16 +116,22 @@ def main() -> None:
             (Path(tmp) / "src" / "trial.py").write_text(TRIAL)
             results = {}
             for label, policy in (("no policy", False), ("bandit", True)):
-                results[label] = run_sweep(Path(tmp), sweep_yaml(args.trials, args.intervals, args.interval_s, policy))
+                results[label] = run_sweep(
+                    Path(tmp), sweep_yaml(args.trials, args.intervals, args.interval_s, policy)
+                )
         finally:
             stop_studio(proc)
     print(f"\n{args.trials} trials x {args.intervals} intervals of {args.interval_s}s, 2 at a time\n")
-    print(f"{'run':<10} {'status':<10} {'wall s':>8} {'scripts/2 s':>11} {'overhead':>9} "
-          f"{'used s':>8} {'saved s':>8} {'stopped':>8} {'best':>8}")
+    print(
+        f"{'run':<10} {'status':<10} {'wall s':>8} {'scripts/2 s':>11} {'overhead':>9} "
+        f"{'used s':>8} {'saved s':>8} {'stopped':>8} {'best':>8}"
+    )
     for label, r in results.items():
         ideal = r["script_sum"] / 2
-        print(f"{label:<10} {r['status']:<10} {r['wall']:>8.1f} {ideal:>11.1f} {r['wall'] / ideal:>8.2f}x "
-              f"{r['used']:>8.1f} {r['saved']:>8.1f} {r['stopped']:>8} {r['best'] or float('nan'):>8.4f}")
+        print(
+            f"{label:<10} {r['status']:<10} {r['wall']:>8.1f} {ideal:>11.1f} {r['wall'] / ideal:>8.2f}x "
+            f"{r['used']:>8.1f} {r['saved']:>8.1f} {r['stopped']:>8} {r['best'] or float('nan'):>8.4f}"
+        )
 
 
 if __name__ == "__main__":

@@ -273,7 +273,9 @@ def detail(name: str) -> None:
             frame["job"] = [f"jobs?job={j}&ws={workspace}" for j in frame["job"]]
             st.dataframe(
                 frame[["relation", "job", "port", "status", "experiment", "created_at"]],
-                key="data_lineage", hide_index=True, width="stretch",
+                key="data_lineage",
+                hide_index=True,
+                width="stretch",
                 column_config={"job": st.column_config.LinkColumn("job", display_text=r"jobs\?job=([^&]+)")},
             )
         else:

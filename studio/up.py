@@ -159,9 +159,14 @@ def run_up(*, headless: bool, ui_port: int | None, mlflow_port: int | None) -> i
         )
 
     mlflow_uri = f"http://{host}:{mlflow_port}"
-    env = {**os.environ, "STUDIO_HOME": str(home), "STUDIO_MLFLOW_URI": mlflow_uri, "PYTHONUNBUFFERED": "1",
-           # MLflow's own job runner (a pool of huey consumers for GenAI features) is not used by Studio.
-           "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    env = {
+        **os.environ,
+        "STUDIO_HOME": str(home),
+        "STUDIO_MLFLOW_URI": mlflow_uri,
+        "PYTHONUNBUFFERED": "1",
+        # MLflow's own job runner (a pool of huey consumers for GenAI features) is not used by Studio.
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+    }
     logs = home / "logs"
     sup = Supervisor()
 
@@ -229,8 +234,15 @@ def run_up(*, headless: bool, ui_port: int | None, mlflow_port: int | None) -> i
                 health_url=f"{ui_url}/_stcore/health",
             )
             sup.wait_healthy(ui)
-        write_runtime(Runtime(pid=os.getpid(), home=str(home), mlflow_uri=mlflow_uri, ui_url=ui_url,
-                              agent_pid=agent.process.pid))
+        write_runtime(
+            Runtime(
+                pid=os.getpid(),
+                home=str(home),
+                mlflow_uri=mlflow_uri,
+                ui_url=ui_url,
+                agent_pid=agent.process.pid,
+            )
+        )
         typer.echo(f"Studio UI: {ui_url}" if ui_url else "Studio is running headless (no UI).")
         typer.echo("Press Ctrl-C to stop.")
 

@@ -50,13 +50,29 @@ class ComponentPublic(BaseModel):
             limits = ", ".join(f"{k} {port[k]}" for k in ("min", "max") if port.get(k) is not None)
             if port.get("enum"):
                 limits = "one of " + ", ".join(map(str, port["enum"]))
-            rows.append({"name": name, "direction": "input", "type": port.get("type"), "default": port.get("default"),
-                         "optional": bool(port.get("optional")), "constraints": limits,
-                         "description": port.get("description", "")})
+            rows.append(
+                {
+                    "name": name,
+                    "direction": "input",
+                    "type": port.get("type"),
+                    "default": port.get("default"),
+                    "optional": bool(port.get("optional")),
+                    "constraints": limits,
+                    "description": port.get("description", ""),
+                }
+            )
         for name, port in (self.spec.get("outputs") or {}).items():
-            rows.append({"name": name, "direction": "output", "type": (port or {}).get("type", "uri_folder"),
-                         "default": None, "optional": False, "constraints": "",
-                         "description": (port or {}).get("description", "")})
+            rows.append(
+                {
+                    "name": name,
+                    "direction": "output",
+                    "type": (port or {}).get("type", "uri_folder"),
+                    "default": None,
+                    "optional": False,
+                    "constraints": "",
+                    "description": (port or {}).get("description", ""),
+                }
+            )
         return rows
 
 
@@ -73,7 +89,9 @@ def _public(row: Component) -> ComponentPublic:
     return ComponentPublic.model_validate(row, from_attributes=True)
 
 
-def _snapshot(session: Session, workspace: str, spec: CommandComponentSpec, base_dir: Path) -> tuple[str | None, str]:
+def _snapshot(
+    session: Session, workspace: str, spec: CommandComponentSpec, base_dir: Path
+) -> tuple[str | None, str]:
     """Upload code + additional_includes once per content; (code URI, content hash of the code)."""
     from backend.services.data_assets import content_hash
     from backend.services.datastores import get_filesystem
@@ -113,12 +131,19 @@ def _snapshot(session: Session, workspace: str, spec: CommandComponentSpec, base
 
 
 def _rows(session: Session, workspace_id: int, name: str) -> list[Component]:
-    rows = session.exec(select(Component).where(Component.workspace_id == workspace_id, Component.name == name)).all()
+    rows = session.exec(
+        select(Component).where(Component.workspace_id == workspace_id, Component.name == name)
+    ).all()
     return sorted(rows, key=lambda r: version_sort_key(r.version))
 
 
 def register_component(
-    *, session: Session, workspace: str, spec: CommandComponentSpec, base_dir: Path, source_yaml: str = "",
+    *,
+    session: Session,
+    workspace: str,
+    spec: CommandComponentSpec,
+    base_dir: Path,
+    source_yaml: str = "",
     anonymous: bool = False,
 ) -> ComponentPublic:
     """Register a version (explicit, next integer, or the content hash for anonymous use)."""
@@ -129,8 +154,9 @@ def register_component(
     body = spec.model_dump(mode="json", exclude={"schema_"}, exclude_none=True)
     body["code"] = code_uri
     body.pop("additional_includes", None)
-    content = hashlib.sha256(json.dumps({**body, "version": None, "code_hash": code_hash},
-                                        sort_keys=True, default=str).encode()).hexdigest()[:32]
+    content = hashlib.sha256(
+        json.dumps({**body, "version": None, "code_hash": code_hash}, sort_keys=True, default=str).encode()
+    ).hexdigest()[:32]
     existing = _rows(session, ws.id, spec.name)
     if anonymous:
         for row in existing:
@@ -145,9 +171,17 @@ def register_component(
         version = next_version(r.version for r in existing)
     body["version"] = version
     row = Component(
-        workspace_id=ws.id, name=spec.name, version=version, display_name=spec.display_name or spec.name,
-        description=spec.description, tags=dict(spec.tags), spec=body, source_yaml=source_yaml,
-        content_hash=content, is_deterministic=spec.is_deterministic, anonymous=anonymous,
+        workspace_id=ws.id,
+        name=spec.name,
+        version=version,
+        display_name=spec.display_name or spec.name,
+        description=spec.description,
+        tags=dict(spec.tags),
+        spec=body,
+        source_yaml=source_yaml,
+        content_hash=content,
+        is_deterministic=spec.is_deterministic,
+        anonymous=anonymous,
     )
     session.add(row)
     session.flush()
@@ -158,8 +192,10 @@ def load_component_file(file: Path, overrides: list[str] | None = None) -> tuple
     file = Path(file)
     data = apply_overrides(read_yaml(file), overrides, source=str(file))
     if data.get("type", "command") != "command":
-        raise ValidationError(f"{file}: field 'type': {data.get('type')!r} components are not supported here "
-                              "(command components are)")
+        raise ValidationError(
+            f"{file}: field 'type': {data.get('type')!r} components are not supported here "
+            "(command components are)"
+        )
     return parse_spec(CommandComponentSpec, data, source=str(file)), file.read_text()
 
 
@@ -168,8 +204,13 @@ def create_component_from_file(
 ) -> ComponentPublic:
     spec, text = load_component_file(file, overrides)
     try:
-        return register_component(session=session, workspace=workspace, spec=spec, base_dir=Path(file).parent.resolve(),
-                                  source_yaml=text)
+        return register_component(
+            session=session,
+            workspace=workspace,
+            spec=spec,
+            base_dir=Path(file).parent.resolve(),
+            source_yaml=text,
+        )
     except ValidationError as exc:
         raise ValidationError(f"{file}: {exc}") from None
 
@@ -185,15 +226,19 @@ def get_component(
         for row in rows:
             if row.version == str(version):
                 return _public(row)
-        raise NotFoundError(f"component {name}:{version} does not exist "
-                            f"(versions: {', '.join(r.version for r in rows if not r.anonymous)})")
+        raise NotFoundError(
+            f"component {name}:{version} does not exist "
+            f"(versions: {', '.join(r.version for r in rows if not r.anonymous)})"
+        )
     live = [r for r in rows if not r.archived and not r.anonymous] or [r for r in rows if not r.archived]
     if not live:
         raise NotFoundError(f"component {name!r} has no version that is not archived")
     return _public(live[-1])
 
 
-def list_components(*, session: Session, workspace: str, include_archived: bool = False) -> list[ComponentSummary]:
+def list_components(
+    *, session: Session, workspace: str, include_archived: bool = False
+) -> list[ComponentSummary]:
     ws = get_workspace_row(session=session, name=workspace)
     by_name: dict[str, list[Component]] = {}
     for row in session.exec(select(Component).where(Component.workspace_id == ws.id)).all():
@@ -204,9 +249,16 @@ def list_components(*, session: Session, workspace: str, include_archived: bool 
     for name, rows in sorted(by_name.items()):
         rows.sort(key=lambda r: version_sort_key(r.version))
         latest = rows[-1]
-        out.append(ComponentSummary(name=name, latest_version=latest.version, versions=len(rows),
-                                    display_name=latest.display_name, description=latest.description,
-                                    updated_at=max(r.created_at for r in rows)))
+        out.append(
+            ComponentSummary(
+                name=name,
+                latest_version=latest.version,
+                versions=len(rows),
+                display_name=latest.display_name,
+                description=latest.description,
+                updated_at=max(r.created_at for r in rows),
+            )
+        )
     return out
 
 
@@ -218,8 +270,9 @@ def list_component_versions(*, session: Session, workspace: str, name: str) -> l
     return [_public(r) for r in reversed(rows)]
 
 
-def archive_component(*, session: Session, workspace: str, name: str, version: str | None = None,
-                      archived: bool = True) -> list[str]:
+def archive_component(
+    *, session: Session, workspace: str, name: str, version: str | None = None, archived: bool = True
+) -> list[str]:
     ws = get_workspace_row(session=session, name=workspace)
     rows = [r for r in _rows(session, ws.id, name) if version is None or r.version == version]
     if not rows:
@@ -238,15 +291,19 @@ def load_for_use(
     registered ``name:version`` / ``name@latest``, or an inline mapping; returns its spec (code is a
     snapshot URI) and its content hash (what step reuse compares)."""
     if isinstance(reference, dict):
-        spec = parse_spec(CommandComponentSpec, {"name": reference.get("name", "inline"), **reference}, source=field)
-        registered = register_component(session=session, workspace=workspace, spec=spec,
-                                        base_dir=base_dir or Path.cwd(), anonymous=True)
+        spec = parse_spec(
+            CommandComponentSpec, {"name": reference.get("name", "inline"), **reference}, source=field
+        )
+        registered = register_component(
+            session=session, workspace=workspace, spec=spec, base_dir=base_dir or Path.cwd(), anonymous=True
+        )
         return _spec_of(registered), registered.content_hash
     ref = uris.parse_reference(reference, base_dir=base_dir, field=field)
     if isinstance(ref, uris.AssetRef):
         try:
-            found = get_component(session=session, workspace=workspace, name=ref.name, version=ref.version,
-                                  label=ref.label)
+            found = get_component(
+                session=session, workspace=workspace, name=ref.name, version=ref.version, label=ref.label
+            )
         except NotFoundError as exc:
             raise ValidationError(f"{field}: {reference!r}: {exc}") from None
         return _spec_of(found), found.content_hash
@@ -255,8 +312,14 @@ def load_for_use(
             raise ValidationError(f"{field}: component file {str(ref.path)!r} does not exist")
         spec, text = load_component_file(ref.path)
         try:
-            registered = register_component(session=session, workspace=workspace, spec=spec,
-                                            base_dir=ref.path.parent.resolve(), source_yaml=text, anonymous=True)
+            registered = register_component(
+                session=session,
+                workspace=workspace,
+                spec=spec,
+                base_dir=ref.path.parent.resolve(),
+                source_yaml=text,
+                anonymous=True,
+            )
         except ValidationError as exc:
             raise ValidationError(f"{ref.path}: {exc}") from None
         return _spec_of(registered), registered.content_hash

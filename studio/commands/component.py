@@ -17,7 +17,9 @@ VersionOpt = Annotated[str | None, typer.Option("--version", "-v", help="Version
 @app.command()
 def create(
     file: Annotated[Path, typer.Option("--file", "-f", help="The cloud's command-component YAML.")],
-    set_: Annotated[list[str] | None, typer.Option("--set", help="field=value overrides a YAML field.")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="field=value overrides a YAML field.")
+    ] = None,
     output: OutputOption = OutputFormat.table,
     workspace: WorkspaceOption = None,
 ) -> None:
@@ -25,8 +27,9 @@ def create(
     from backend.services import components, open_session
 
     with open_session() as s:
-        comp = components.create_component_from_file(session=s, workspace=workspace_name(workspace), file=file,
-                                                     overrides=set_)
+        comp = components.create_component_from_file(
+            session=s, workspace=workspace_name(workspace), file=file, overrides=set_
+        )
     emit(_summary(comp), output)
 
 
@@ -46,7 +49,9 @@ def list_(
     from backend.services import components, open_session
 
     with open_session() as s:
-        rows = components.list_components(session=s, workspace=workspace_name(workspace), include_archived=archived)
+        rows = components.list_components(
+            session=s, workspace=workspace_name(workspace), include_archived=archived
+        )
     emit(rows, output, columns=["name", "latest_version", "versions", "display_name", "updated_at"])
 
 
@@ -80,8 +85,9 @@ def archive(name: NameOpt, version: VersionOpt = None, workspace: WorkspaceOptio
     from backend.services import components, open_session
 
     with open_session() as s:
-        done = components.archive_component(session=s, workspace=workspace_name(workspace), name=name,
-                                            version=version)
+        done = components.archive_component(
+            session=s, workspace=workspace_name(workspace), name=name, version=version
+        )
     typer.echo(f"archived {name} version(s) {', '.join(done)}")
 
 
@@ -91,6 +97,7 @@ def restore(name: NameOpt, version: VersionOpt = None, workspace: WorkspaceOptio
     from backend.services import components, open_session
 
     with open_session() as s:
-        done = components.archive_component(session=s, workspace=workspace_name(workspace), name=name,
-                                            version=version, archived=False)
+        done = components.archive_component(
+            session=s, workspace=workspace_name(workspace), name=name, version=version, archived=False
+        )
     typer.echo(f"restored {name} version(s) {', '.join(done)}")

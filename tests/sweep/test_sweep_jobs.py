@@ -154,10 +154,20 @@ def test_the_clouds_iris_svm_sweep_runs_20_trials_10_at_a_time_on_a_cluster(trac
     from tests.conftest import REPO
 
     with open_session() as s:
-        compute.create_compute(session=s, workspace="default", spec=ComputeSpec(
-            name="cpu-cluster", type="amlcompute", size="Standard_DS3_v2", min_instances=0, max_instances=10))
+        compute.create_compute(
+            session=s,
+            workspace="default",
+            spec=ComputeSpec(
+                name="cpu-cluster",
+                type="amlcompute",
+                size="Standard_DS3_v2",
+                min_instances=0,
+                max_instances=10,
+            ),
+        )
         job = jobs.create_job_from_file(
-            session=s, workspace="default", file=REPO / "tests/fixtures/sweeps/iris_svm/sweep.yml")
+            session=s, workspace="default", file=REPO / "tests/fixtures/sweeps/iris_svm/sweep.yml"
+        )
     done = wait(job.name, timeout_s=400)
     assert done.status == "Completed", done.failure_reason
     view = _view(job.name)
@@ -170,7 +180,9 @@ def test_the_clouds_iris_svm_sweep_runs_20_trials_10_at_a_time_on_a_cluster(trac
 
 
 def test_a_bayesian_sweep_learns_from_finished_trials(tmp_path, agent):
-    job = submit(tmp_path, """
+    job = submit(
+        tmp_path,
+        """
         type: sweep
         trial:
           code: src
@@ -182,14 +194,18 @@ def test_a_bayesian_sweep_learns_from_finished_trials(tmp_path, agent):
           q: {type: quniform, min_value: 0, max_value: 10, q: 5}
         objective: {goal: maximize, primary_metric: score}
         limits: {max_total_trials: 4, max_concurrent_trials: 2}
-    """, {"src/trial.py": """
+    """,
+        {
+            "src/trial.py": """
         import json, os, sys, urllib.request
         x, q = float(sys.argv[1]), float(sys.argv[2])
         body = json.dumps({"run_id": os.environ["MLFLOW_RUN_ID"], "key": "score", "value": x + q / 10,
                            "timestamp": 0, "step": 0}).encode()
         url = os.environ["MLFLOW_TRACKING_URI"] + "/api/2.0/mlflow/runs/log-metric"
         urllib.request.urlopen(urllib.request.Request(url, body, {"Content-Type": "application/json"})).read()
-    """})
+    """
+        },
+    )
     done = wait(job.name, timeout_s=200)
     assert done.status == "Completed", done.failure_reason
     view = _view(job.name)
