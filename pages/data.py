@@ -12,13 +12,7 @@ MAX_CHARTS = 12
 
 
 def _human(size: int | None) -> str:
-    if size is None:
-        return "unknown"
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024:
-            return f"{size:.0f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TB"
+    return shell.human_size(size, unknown="unknown")
 
 
 def _parse_tags(text: str) -> dict[str, str]:

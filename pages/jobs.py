@@ -59,33 +59,13 @@ MINIMIZE_HINTS = ("loss", "error", "err", "rmse", "mse", "mae", "perplexity")
 
 
 def _go(**params: str) -> None:
-    """Show another view of this page (the workspace stays in the URL)."""
-    for key in ROUTES:
-        st.query_params.pop(key, None)
-    for key, value in params.items():
-        st.query_params[key] = value
-    st.rerun()
+    shell.go(ROUTES, **params)
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m {seconds % 60:02d}s"
-    return f"{seconds // 3600}h {(seconds % 3600) // 60:02d}m"
+_duration = shell.human_duration
 
 
-def _size(size: int | None) -> str:
-    if size is None:
-        return ""
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024:
-            return f"{size:.0f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TB"
+_size = shell.human_size
 
 
 def _when(value) -> str:

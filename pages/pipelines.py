@@ -36,11 +36,7 @@ KIND_LABELS = {
 
 
 def _go(**params: str) -> None:
-    for key in ROUTES:
-        st.query_params.pop(key, None)
-    for key, value in params.items():
-        st.query_params[key] = value
-    st.rerun()
+    shell.go(ROUTES, **params)
 
 
 def _link(page: str, label: str, icon: str | None = None, **params: str) -> None:

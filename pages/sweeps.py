@@ -63,23 +63,10 @@ ARG_HINTS = {
 
 
 def _go(**params: str) -> None:
-    """Show another view of this page (the workspace stays in the URL)."""
-    for key in ROUTES:
-        st.query_params.pop(key, None)
-    for key, value in params.items():
-        st.query_params[key] = value
-    st.rerun()
+    shell.go(ROUTES, **params)
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m {seconds % 60:02d}s"
-    return f"{seconds // 3600}h {(seconds % 3600) // 60:02d}m"
+_duration = shell.human_duration
 
 
 def _policy_text(policy: dict | None) -> str:

@@ -90,3 +90,34 @@ def selected_row(event, frame: pd.DataFrame) -> dict | None:
 def page_link(page: str, label: str, icon: str | None = None, **params: str) -> None:
     """A link to another page that keeps the workspace (and names an object with ``params``)."""
     st.page_link(PAGES / page, label=label, icon=icon, query_params={"ws": current_workspace(), **params})
+
+
+def go(routes: tuple[str, ...] | list[str], **params: str) -> None:
+    """Show another view of the current page: clear the page's own query parameters (``routes``), set
+    ``params`` and rerun; the workspace stays in the URL."""
+    for key in routes:
+        st.query_params.pop(key, None)
+    for key, value in params.items():
+        st.query_params[key] = value
+    st.rerun()
+
+
+def human_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {(seconds % 3600) // 60:02d}m"
+
+
+def human_size(size: float | None, unknown: str = "") -> str:
+    if size is None:
+        return unknown
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TB"
