@@ -30,7 +30,7 @@ if info:
                 frame,
                 hide_index=True,
                 width="stretch",
-                column_config={"when": st.column_config.DatetimeColumn("When", format="relative")},
+                column_config={"when": st.column_config.DatetimeColumn("When", format="distance")},
             )
         else:
             st.caption("Nothing has happened in this workspace yet.")
