@@ -27,6 +27,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from backend.statuses import JobStatus
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -114,11 +116,11 @@ def run_job(index: int) -> dict[str, float]:
         job = jobs.submit_command_job(session=s, workspace="default", spec=spec, source="bench/job_launch.py")
     submit_call = time.perf_counter() - started
     done = jobs.wait_for_end(workspace="default", name=job.name, timeout_s=JOB_TIMEOUT_S, poll_s=WAIT_POLL_S)
-    if done.status != jobs.COMPLETED:
+    if done.status != JobStatus.COMPLETED:
         sys.exit(f"job {index} ({done.name}) ended {done.status}: {done.failure_reason}")
     at = {status: datetime.fromisoformat(when) for status, when in done.history}
     logged = agent_log_times(jobs.job_dir("default", done.name))
-    t0 = at[jobs.NOT_STARTED]
+    t0 = at[JobStatus.NOT_STARTED]
 
     def since(moment: datetime, origin: datetime = t0) -> float:
         return (moment - origin).total_seconds()
@@ -126,18 +128,18 @@ def run_job(index: int) -> dict[str, float]:
     row = {
         "submit call (client)": submit_call,
         "submission → start": since(done.start_time),
-        "submission → Completed": since(at[jobs.COMPLETED]),
-        "  submission → claimed (Preparing)": since(at[jobs.PREPARING]),
-        "  claimed → start (prepare + wrapper)": since(done.start_time, at[jobs.PREPARING]),
+        "submission → Completed": since(at[JobStatus.COMPLETED]),
+        "  submission → claimed (Preparing)": since(at[JobStatus.PREPARING]),
+        "  claimed → start (prepare + wrapper)": since(done.start_time, at[JobStatus.PREPARING]),
         "  start → exit (the command)": since(done.end_time, done.start_time),
-        "  exit → Completed (notice + finalize)": since(at[jobs.COMPLETED], done.end_time),
-        "    exit → Finalizing (agent notices)": since(at[jobs.FINALIZING], done.end_time),
-        "    Finalizing → Completed": since(at[jobs.COMPLETED], at[jobs.FINALIZING]),
+        "  exit → Completed (notice + finalize)": since(at[JobStatus.COMPLETED], done.end_time),
+        "    exit → Finalizing (agent notices)": since(at[JobStatus.FINALIZING], done.end_time),
+        "    Finalizing → Completed": since(at[JobStatus.COMPLETED], at[JobStatus.FINALIZING]),
     }
     if len(logged) == 3:
         row.update(
             {
-                "    claimed → prepare task runs": since(logged["prepare"], at[jobs.PREPARING]),
+                "    claimed → prepare task runs": since(logged["prepare"], at[JobStatus.PREPARING]),
                 "    code snapshot + environment": since(logged["environment"], logged["prepare"]),
                 "    inputs, MLflow run, launch file": since(logged["launch"], logged["environment"]),
                 "    wrapper spawn → started_at": since(done.start_time, logged["launch"]),

@@ -27,6 +27,8 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from job_launch import start_studio, stop_studio  # noqa: E402
 
+from backend.statuses import TERMINAL  # noqa: E402
+
 TRIAL = """
 import json, os, sys, time, urllib.request
 lr, depth, steps, pause = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
@@ -74,7 +76,7 @@ def run_sweep(folder: Path, text: str) -> dict:
     while True:
         with open_session() as s:
             current = jobs.get_job(session=s, workspace="default", name=job.name)
-        if current.status in jobs.TERMINAL:
+        if current.status in TERMINAL:
             break
         time.sleep(0.2)
     wall = time.monotonic() - started

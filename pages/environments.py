@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from backend.services import environments, open_session
+from backend.statuses import BuildStatus
 from studio.ui import shell
 
 LOG_REFRESH_S = 2
@@ -226,7 +227,7 @@ def _build_panel(env: environments.EnvironmentPublic) -> None:
     if not build:
         return
     active = build.status in environments.ACTIVE_BUILD_STATES
-    done = build.status == environments.SUCCEEDED
+    done = build.status == BuildStatus.SUCCEEDED
     label = {"Succeeded": "Built", "Queued": "Queued…", "Building": "Building…"}.get(build.status, "Build")
     if st.button(
         label, key="env_build", type="primary", disabled=active or done, icon=":material/construction:"
@@ -260,7 +261,7 @@ def _build_panel(env: environments.EnvironmentPublic) -> None:
             return
         now, log = loaded
         st.markdown(f"**Status:** {now.status}")
-        if now.status == environments.FAILED and now.error:
+        if now.status == BuildStatus.FAILED and now.error:
             st.error(now.error.strip().splitlines()[-1], icon="⚠️")
         if log:
             st.code(log, language="text")

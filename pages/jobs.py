@@ -16,6 +16,7 @@ import streamlit as st
 
 from backend.services import ValidationError, datastores, job_forms, jobs, open_session, runs
 from backend.services import compute as compute_service
+from backend.statuses import TERMINAL, JobStatus
 from studio.ui import charts, shell
 
 workspace = shell.current_workspace()
@@ -44,15 +45,15 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"}
 MAX_DETAIL_CHARTS = 12
 DIMENSIONS_DEFAULT = 8
 STATUSES = [
-    jobs.NOT_STARTED,
-    jobs.QUEUED,
-    jobs.PREPARING,
-    jobs.RUNNING,
-    jobs.FINALIZING,
-    jobs.CANCEL_REQUESTED,
-    jobs.COMPLETED,
-    jobs.FAILED,
-    jobs.CANCELED,
+    JobStatus.NOT_STARTED,
+    JobStatus.QUEUED,
+    JobStatus.PREPARING,
+    JobStatus.RUNNING,
+    JobStatus.FINALIZING,
+    JobStatus.CANCEL_REQUESTED,
+    JobStatus.COMPLETED,
+    JobStatus.FAILED,
+    JobStatus.CANCELED,
 ]
 X_LABELS = {"step": "Step", "relative": "Relative time", "time": "Wall time"}
 MINIMIZE_HINTS = ("loss", "error", "err", "rmse", "mse", "mae", "perplexity")
@@ -193,7 +194,7 @@ def listing() -> None:
         help="Compare the selected jobs' runs (two or more that have started)",
     ):
         _go(compare=",".join(j.name for j in with_runs))
-    cancelable = [j for j in chosen if j.is_active and j.status != jobs.CANCEL_REQUESTED]
+    cancelable = [j for j in chosen if j.is_active and j.status != JobStatus.CANCEL_REQUESTED]
     if act[2].button("Cancel", key="jobs_cancel", disabled=not cancelable, icon=":material/cancel:"):
         _act_on(cancelable, "cancel")
     archivable = [j for j in chosen if not j.is_active and not j.archived]
@@ -296,7 +297,7 @@ def _actions(job) -> None:
             "Cancel",
             key="job_cancel",
             icon=":material/cancel:",
-            disabled=job.status == jobs.CANCEL_REQUESTED,
+            disabled=job.status == JobStatus.CANCEL_REQUESTED,
         ):
 
             def _cancel():
@@ -450,7 +451,7 @@ def _outputs_table(job) -> None:
         for name, out in job.outputs.items()
     ]
     st.dataframe(pd.DataFrame(records), hide_index=True, width="stretch", key="job_outputs")
-    if job.status == jobs.COMPLETED:
+    if job.status == JobStatus.COMPLETED:
         for name, out in job.outputs.items():
             if out.get("asset_name"):
                 shell.page_link(
@@ -693,7 +694,7 @@ def outputs_view(job) -> None:
 
             if out.get("type") == "uri_file":
                 _browser(f"job_out_{name}", _list, _read, _parent(rel))
-            elif job.status in jobs.TERMINAL or job.is_active:
+            elif job.status in TERMINAL or job.is_active:
                 _browser(f"job_out_{name}", _list, _read, rel)
     st.subheader("MLflow artifacts")
     if not job.mlflow_run_id:

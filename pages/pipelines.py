@@ -17,6 +17,7 @@ from backend.services import NotFoundError, job_forms, jobs, open_session, pipel
 from backend.services import compute as compute_service
 from backend.services.pipeline_views import ComposedInput, ComposedPipeline, ComposedStep, PipelineInputField
 from backend.services.system import mlflow_tracking_uri
+from backend.statuses import JobStatus
 from studio.ui import charts, dag, shell
 
 workspace = shell.current_workspace()
@@ -172,7 +173,7 @@ def pipeline_view(name: str) -> None:
     actions = st.columns([1.6, 1, 4])
     with actions[0]:
         _link("jobs.py", "Open in Jobs", icon=":material/work:", job=name)
-    cancelable = view.is_active and job.status != jobs.CANCEL_REQUESTED
+    cancelable = view.is_active and job.status != JobStatus.CANCEL_REQUESTED
     if cancelable and actions[1].button("Cancel", key="pl_cancel", icon=":material/cancel:"):
 
         def _cancel():

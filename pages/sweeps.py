@@ -26,6 +26,7 @@ from backend.services import (
 )
 from backend.services import compute as compute_service
 from backend.services.importance import EVALUATORS, hyperparameter_importance
+from backend.statuses import ACTIVE, TERMINAL, JobStatus
 from studio.ui import charts, shell, sweep_charts
 
 workspace = shell.current_workspace()
@@ -110,7 +111,7 @@ def _total(view: sweeps.SweepView) -> int | None:
 
 
 def _trials_done(view: sweeps.SweepView) -> int:
-    return sum(t.status in jobs.TERMINAL for t in view.trials)
+    return sum(t.status in TERMINAL for t in view.trials)
 
 
 def _best(view: sweeps.SweepView):
@@ -134,7 +135,14 @@ def listing() -> None:
         _go(create="1")
     statuses = top[1].multiselect(
         "Status",
-        [jobs.QUEUED, jobs.RUNNING, jobs.CANCEL_REQUESTED, jobs.COMPLETED, jobs.FAILED, jobs.CANCELED],
+        [
+            JobStatus.QUEUED,
+            JobStatus.RUNNING,
+            JobStatus.CANCEL_REQUESTED,
+            JobStatus.COMPLETED,
+            JobStatus.FAILED,
+            JobStatus.CANCELED,
+        ],
         key="sw_status",
         placeholder="All statuses",
         label_visibility="collapsed",
@@ -220,7 +228,7 @@ def detail(name: str) -> None:
     with actions[0]:
         _job_link(job.name, "Open as a job (logs, MLflow run)", icon=":material/open_in_new:")
     if job.is_active and actions[1].button(
-        "Cancel", key="sw_cancel", icon=":material/cancel:", disabled=job.status == jobs.CANCEL_REQUESTED
+        "Cancel", key="sw_cancel", icon=":material/cancel:", disabled=job.status == JobStatus.CANCEL_REQUESTED
     ):
 
         def _cancel():
@@ -276,7 +284,7 @@ def _summary(view: sweeps.SweepView) -> None:
 
 def _live(name: str, shown_status: str) -> None:
     """Status, trials and charts; re-read every few seconds while the sweep runs."""
-    active = shown_status in jobs.ACTIVE
+    active = shown_status in ACTIVE
 
     @st.fragment(run_every=LIVE_REFRESH_S if active else None)
     def _body() -> None:
@@ -286,7 +294,7 @@ def _live(name: str, shown_status: str) -> None:
         if view.job.status != shown_status:  # the header (and the what-if) follow a status change
             st.rerun()
         _metrics(view)
-        finished = view.job.status in jobs.TERMINAL
+        finished = view.job.status in TERMINAL
         views = {
             "Trials": _trials_table,
             "Charts": _charts,
@@ -309,7 +317,7 @@ def _live(name: str, shown_status: str) -> None:
 def _metrics(view: sweeps.SweepView) -> None:
     best = _best(view)
     total = _total(view)
-    running = sum(t.status in jobs.ACTIVE for t in view.trials)
+    running = sum(t.status in ACTIVE for t in view.trials)
     cols = st.columns(5)
     cols[0].metric("Trials done", f"{_trials_done(view)} / {total}", help=f"{running} running now")
     cols[1].metric(

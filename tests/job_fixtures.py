@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from backend.statuses import TERMINAL
 from tests.conftest import REPO, reset_caches
 
 
@@ -153,7 +154,7 @@ def wait(name: str, timeout_s: float = 120, workspace: str = "default", until=No
     while time.monotonic() < deadline:
         with open_session() as s:
             job = jobs.get_job(session=s, workspace=workspace, name=name)
-        if until(job) if until else job.status in jobs.TERMINAL:
+        if until(job) if until else job.status in TERMINAL:
             return job
         time.sleep(0.1)
     raise AssertionError(f"job {name} still {job.status} after {timeout_s}s")

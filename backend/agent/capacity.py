@@ -9,7 +9,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from backend.db.models import Compute, ComputeNodeEvent, Job, utcnow
-from backend.services.jobs import QUEUED, USES_COMPUTE
+from backend.statuses import USES_COMPUTE, JobStatus
 
 SERVERLESS = "serverless"
 
@@ -35,7 +35,7 @@ def queued_nodes(session: Session, workspace_id: int, compute: str) -> int:
         select(func.coalesce(func.sum(Job.instance_count), 0)).where(
             Job.workspace_id == workspace_id,
             Job.compute == compute,
-            Job.status == QUEUED,
+            Job.status == JobStatus.QUEUED,
             Job.type == "command",
         )
     ).one()

@@ -15,7 +15,8 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m backend.agent.envbuild <spec-hash>", file=sys.stderr)
         return 2
     from backend.errors import StudioError
-    from backend.services.environments import SUCCEEDED, build_environment
+    from backend.services.environments import build_environment
+    from backend.statuses import BuildStatus
 
     try:
         # wait=False: when another process already builds this hash, leave it to that one.
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     except StudioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    return 0 if build.status == SUCCEEDED else 1
+    return 0 if build.status == BuildStatus.SUCCEEDED else 1
 
 
 if __name__ == "__main__":

@@ -25,17 +25,9 @@ from sqlmodel import select as sql_select
 from backend.agent import capacity, runner
 from backend.db import session_scope
 from backend.db.models import Job, Workspace, utcnow
-from backend.services.jobs import (
-    CANCEL_REQUESTED,
-    CANCELED,
-    FINALIZING,
-    PREPARING,
-    QUEUED,
-    RUNNING,
-    job_dir,
-    transition,
-)
+from backend.services.jobs import job_dir, transition
 from backend.settings import get_settings
+from backend.statuses import JobStatus
 
 log = logging.getLogger("studio.agent")
 
@@ -84,7 +76,8 @@ class Agent:
         with session_scope() as s:
             running = s.exec(
                 sql_select(Job.id).where(
-                    col(Job.status).in_((RUNNING, CANCEL_REQUESTED)), Job.type == "command"
+                    col(Job.status).in_((JobStatus.RUNNING, JobStatus.CANCEL_REQUESTED)),
+                    Job.type == "command",
                 )
             ).all()
         for job_id in running:
@@ -129,12 +122,12 @@ class Agent:
                 session_scope() as s
             ):  # canceled while preparing: settle now; the preparing task stops itself
                 row = s.get(Job, job_id)
-                if row.status == CANCEL_REQUESTED and row.wrapper_pid is None:
+                if row.status == JobStatus.CANCEL_REQUESTED and row.wrapper_pid is None:
                     transition(
                         s,
                         job_id,
-                        (CANCEL_REQUESTED,),
-                        CANCELED,
+                        (JobStatus.CANCEL_REQUESTED,),
+                        JobStatus.CANCELED,
                         end_time=utcnow(),
                         failure_reason="canceled by the user while preparing",
                     )
@@ -148,7 +141,7 @@ class Agent:
                 s.add(row)
             status, pid, timeout, start = row.status, row.wrapper_pid, row.spec.get("timeout"), row.start_time
         ended = runner.read_exit(folder)
-        if status == CANCEL_REQUESTED:
+        if status == JobStatus.CANCEL_REQUESTED:
             if ended or not wrapper_alive(pid, folder):
                 self.kill_sent.pop(job_id, None)
                 self._submit(job_id, runner.settle_canceled, job_id)
@@ -188,7 +181,9 @@ class Agent:
         """Jobs a dead agent was preparing or finalizing: adopt, redo or settle them."""
         with session_scope() as s:
             rows = s.exec(
-                sql_select(Job).where(col(Job.status).in_((PREPARING, FINALIZING)), Job.type == "command")
+                sql_select(Job).where(
+                    col(Job.status).in_((JobStatus.PREPARING, JobStatus.FINALIZING)), Job.type == "command"
+                )
             ).all()
             orphans = [
                 (r.id, r.status, r.agent_id, r.name, s.get(Workspace, r.workspace_id).name) for r in rows
@@ -200,20 +195,27 @@ class Agent:
                 continue  # ours, and its task ended: its own transition settles it
             folder = job_dir(workspace, name)
             with session_scope() as s:
-                if status == FINALIZING:
-                    transition(s, job_id, (FINALIZING,), RUNNING, agent_id=self.id)
+                if status == JobStatus.FINALIZING:
+                    transition(s, job_id, (JobStatus.FINALIZING,), JobStatus.RUNNING, agent_id=self.id)
                     continue
                 pid = _read_pid(folder)
                 if pid and (wrapper_alive(pid, folder) or runner.read_exit(folder)):
-                    transition(s, job_id, (PREPARING,), RUNNING, wrapper_pid=pid, agent_id=self.id)
+                    transition(
+                        s,
+                        job_id,
+                        (JobStatus.PREPARING,),
+                        JobStatus.RUNNING,
+                        wrapper_pid=pid,
+                        agent_id=self.id,
+                    )
                 else:
-                    transition(s, job_id, (PREPARING,), QUEUED, agent_id=None)
+                    transition(s, job_id, (JobStatus.PREPARING,), JobStatus.QUEUED, agent_id=None)
 
     def _start_queued(self) -> None:
         with session_scope() as s:
             queued = s.exec(
                 sql_select(Job)
-                .where(Job.status == QUEUED, Job.type == "command")
+                .where(Job.status == JobStatus.QUEUED, Job.type == "command")
                 .order_by(col(Job.created_at), col(Job.id))
             ).all()
             free: dict[tuple[int, str], int] = {}
@@ -226,7 +228,9 @@ class Agent:
                     free[key] -= row.instance_count
                     to_start.append(row.id)
             claimed = [
-                job_id for job_id in to_start if transition(s, job_id, (QUEUED,), PREPARING, agent_id=self.id)
+                job_id
+                for job_id in to_start
+                if transition(s, job_id, (JobStatus.QUEUED,), JobStatus.PREPARING, agent_id=self.id)
             ]
         for job_id in claimed:
             log.info("job claimed", extra={"action": "job_claim", "job": job_id})

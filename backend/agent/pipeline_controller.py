@@ -17,13 +17,14 @@ from backend.db import session_scope
 from backend.db.models import Job, Workspace, utcnow
 from backend.errors import StudioError
 from backend.services import jobs, pipelines
+from backend.statuses import ACTIVE, TERMINAL, JobStatus
 
 log = logging.getLogger("studio.agent.pipeline")
 
 
 def step(agent) -> None:
     with session_scope() as s:
-        ids = s.exec(select(Job.id).where(Job.type == "pipeline", col(Job.status).in_(jobs.ACTIVE))).all()
+        ids = s.exec(select(Job.id).where(Job.type == "pipeline", col(Job.status).in_(ACTIVE))).all()
     for pipeline_id in ids:
         try:
             _advance(pipeline_id)
@@ -37,7 +38,7 @@ def _advance(pipeline_id: int) -> None:
     with session_scope() as s:
         pipeline = s.get(Job, pipeline_id)
         workspace = s.get(Workspace, pipeline.workspace_id).name
-        if pipeline.status == jobs.QUEUED:
+        if pipeline.status == JobStatus.QUEUED:
             run_id, exp_id = tracking.create_run(
                 experiment=pipeline.experiment_name,
                 run_name=pipeline.display_name or pipeline.name,
@@ -46,8 +47,8 @@ def _advance(pipeline_id: int) -> None:
             jobs.transition(
                 s,
                 pipeline_id,
-                (jobs.QUEUED,),
-                jobs.RUNNING,
+                (JobStatus.QUEUED,),
+                JobStatus.RUNNING,
                 start_time=utcnow(),
                 mlflow_run_id=run_id,
                 mlflow_experiment_id=exp_id,
@@ -59,16 +60,16 @@ def _advance(pipeline_id: int) -> None:
         rows = s.exec(select(Job).where(Job.parent_id == pipeline_id)).all()
         by_name = {r.name: r for r in rows}
         children = {step: by_name[name] for step, name in state["steps"].items() if name in by_name}
-        active = [c for c in children.values() if c.status not in jobs.TERMINAL]
+        active = [c for c in children.values() if c.status not in TERMINAL]
 
-        if pipeline.status == jobs.CANCEL_REQUESTED:
+        if pipeline.status == JobStatus.CANCEL_REQUESTED:
             for child in active:
                 jobs.cancel_job(session=s, workspace=workspace, name=child.name)
             if not active:
-                _finish(s, pipeline, state, jobs.CANCELED, "canceled by the user")
+                _finish(s, pipeline, state, JobStatus.CANCELED, "canceled by the user")
             return
 
-        failed = [step for step, c in children.items() if c.status in (jobs.FAILED, jobs.CANCELED)]
+        failed = [step for step, c in children.items() if c.status in (JobStatus.FAILED, JobStatus.CANCELED)]
         stop_new = bool(failed) and not plan["settings"].get("continue_on_step_failure")
         for step_name in plan["order"]:
             if step_name in children or step_name in state["skipped"]:
@@ -79,12 +80,12 @@ def _advance(pipeline_id: int) -> None:
                 d
                 for d in deps
                 if d in state["skipped"]
-                or (d in children and children[d].status in (jobs.FAILED, jobs.CANCELED))
+                or (d in children and children[d].status in (JobStatus.FAILED, JobStatus.CANCELED))
             ]
             if blocked:
                 state["skipped"][step_name] = f"skipped: step {blocked[0]!r} did not complete"
                 continue
-            if stop_new or not all(d in children and children[d].status == jobs.COMPLETED for d in deps):
+            if stop_new or not all(d in children and children[d].status == JobStatus.COMPLETED for d in deps):
                 continue
             try:
                 children[step_name] = _start_step(s, workspace, pipeline, step_name, step_plan, children)
@@ -99,7 +100,7 @@ def _advance(pipeline_id: int) -> None:
         s.add(pipeline)
         s.flush()
         pending = [n for n in plan["order"] if n not in children and n not in state["skipped"]]
-        running = [c for c in children.values() if c.status not in jobs.TERMINAL]
+        running = [c for c in children.values() if c.status not in TERMINAL]
         if running or (pending and not stop_new):
             return
         bad = sorted(set(failed) | set(state.get("errors", {})))
@@ -111,9 +112,9 @@ def _advance(pipeline_id: int) -> None:
                 ]
                 + [f"{k}: {v}" for k, v in state["skipped"].items() if k not in bad]
             )
-            _finish(s, pipeline, state, jobs.FAILED, reason or "a step did not complete")
+            _finish(s, pipeline, state, JobStatus.FAILED, reason or "a step did not complete")
         else:
-            _finish(s, pipeline, state, jobs.COMPLETED, None)
+            _finish(s, pipeline, state, JobStatus.COMPLETED, None)
 
 
 def _start_step(
@@ -170,8 +171,8 @@ def _start_step(
         jobs.transition(
             s,
             row.id,
-            (jobs.QUEUED,),
-            jobs.COMPLETED,
+            (JobStatus.QUEUED,),
+            JobStatus.COMPLETED,
             start_time=now,
             end_time=now,
             exit_code=0,
@@ -271,7 +272,7 @@ def _publish_outputs(s, pipeline: Job, plan: dict, state: dict, children: dict[s
     outputs = state.setdefault("outputs", {})
     for step_name, step_plan in plan["steps"].items():
         child = children.get(step_name)
-        if child is None or child.status != jobs.COMPLETED:
+        if child is None or child.status != JobStatus.COMPLETED:
             continue
         produced = pipelines.step_outputs(s, child)
         for out_name, out in step_plan["outputs"].items():
@@ -290,7 +291,7 @@ def _finish(s, pipeline: Job, state: dict, status: str, reason: str | None) -> N
     jobs.transition(
         s,
         pipeline.id,
-        (jobs.RUNNING, jobs.CANCEL_REQUESTED),
+        (JobStatus.RUNNING, JobStatus.CANCEL_REQUESTED),
         status,
         end_time=utcnow(),
         state=state,

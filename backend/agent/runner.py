@@ -15,18 +15,9 @@ from backend.db import session_scope
 from backend.db.models import Job, Workspace, utcnow
 from backend.errors import StudioError
 from backend.services import jobs
-from backend.services.jobs import (
-    CANCEL_REQUESTED,
-    CANCELED,
-    COMPLETED,
-    FAILED,
-    FINALIZING,
-    PREPARING,
-    RUNNING,
-    job_dir,
-    transition,
-)
+from backend.services.jobs import job_dir, transition
 from backend.settings import get_settings
+from backend.statuses import JobStatus
 from backend.storage import uris
 
 WRAPPER = Path(__file__).with_name("wrapper.py")
@@ -62,7 +53,7 @@ def _load(job_id: int) -> tuple[Job, str]:
 def _check_not_canceled(job_id: int) -> None:
     with session_scope() as s:
         row = s.get(Job, job_id)
-        if row.cancel_requested or row.status != PREPARING:
+        if row.cancel_requested or row.status != JobStatus.PREPARING:
             raise Canceled()
 
 
@@ -262,7 +253,7 @@ def prepare(job_id: int) -> subprocess.Popen | None:
         )
         (folder / "wrapper.pid").write_text(str(proc.pid))
         with session_scope() as s:
-            started = transition(s, job_id, (PREPARING,), RUNNING, wrapper_pid=proc.pid)
+            started = transition(s, job_id, (JobStatus.PREPARING,), JobStatus.RUNNING, wrapper_pid=proc.pid)
         if not started:  # canceled at the last moment
             kill_group(proc.pid)
             proc.wait()
@@ -279,12 +270,12 @@ def prepare(job_id: int) -> subprocess.Popen | None:
             transition(
                 s,
                 job_id,
-                (PREPARING, CANCEL_REQUESTED),
-                FAILED,
+                (JobStatus.PREPARING, JobStatus.CANCEL_REQUESTED),
+                JobStatus.FAILED,
                 end_time=utcnow(),
                 failure_reason=f"preparing failed: {reason}",
             )
-        _end_mlflow_run(job_id, FAILED)
+        _end_mlflow_run(job_id, JobStatus.FAILED)
         return None
 
 
@@ -339,13 +330,13 @@ def settle_canceled(job_id: int, reason: str = "canceled by the user") -> None:
         transition(
             s,
             job_id,
-            (PREPARING, RUNNING, CANCEL_REQUESTED, FINALIZING),
-            CANCELED,
+            (JobStatus.PREPARING, JobStatus.RUNNING, JobStatus.CANCEL_REQUESTED, JobStatus.FINALIZING),
+            JobStatus.CANCELED,
             end_time=utcnow(),
             failure_reason=row.failure_reason or reason,
         )
-    if _load(job_id)[0].status == CANCELED:
-        _end_mlflow_run(job_id, CANCELED)
+    if _load(job_id)[0].status == JobStatus.CANCELED:
+        _end_mlflow_run(job_id, JobStatus.CANCELED)
 
 
 def _register_outputs(workspace: str, row: Job, folder: Path) -> list[str]:
@@ -387,28 +378,28 @@ def finalize(job_id: int) -> None:
     ended = read_exit(folder)
     code, ended_at = ended if ended else (None, utcnow())
     with session_scope() as s:
-        if not transition(s, job_id, (RUNNING,), FINALIZING, exit_code=code):
+        if not transition(s, job_id, (JobStatus.RUNNING,), JobStatus.FINALIZING, exit_code=code):
             return
-    status, reason = COMPLETED, None
+    status, reason = JobStatus.COMPLETED, None
     try:
         if code == 0:
             registered = _register_outputs(workspace, row, folder)
             if registered:
                 system_log(folder, f"registered outputs: {', '.join(registered)}")
         else:
-            status = FAILED
+            status = JobStatus.FAILED
             tail = log_tail(folder)
             reason = f"exit code {code}" + (f"; last lines of the log:\n{tail}" if tail else "")
         if row.mlflow_run_id:
             tracking.upload_folder(row.mlflow_run_id, folder / "wd" / "outputs", "outputs")
             tracking.upload_folder(row.mlflow_run_id, folder / "wd" / "logs", "logs")
     except Exception as exc:
-        status, reason = FAILED, f"finalizing failed: {exc}"
+        status, reason = JobStatus.FAILED, f"finalizing failed: {exc}"
         system_log(folder, reason)
     system_log(folder, f"job ended: {status}" + (f" ({reason.splitlines()[0]})" if reason else ""))
     _end_mlflow_run(job_id, status, folder)  # before the status: a finished job has a finished run
     with session_scope() as s:
-        transition(s, job_id, (FINALIZING,), status, end_time=ended_at, failure_reason=reason)
+        transition(s, job_id, (JobStatus.FINALIZING,), status, end_time=ended_at, failure_reason=reason)
 
 
 def fail_running(job_id: int, reason: str) -> None:
@@ -417,10 +408,15 @@ def fail_running(job_id: int, reason: str) -> None:
     system_log(folder, reason)
     with session_scope() as s:
         ok = transition(
-            s, job_id, (RUNNING, CANCEL_REQUESTED), FAILED, end_time=utcnow(), failure_reason=reason
+            s,
+            job_id,
+            (JobStatus.RUNNING, JobStatus.CANCEL_REQUESTED),
+            JobStatus.FAILED,
+            end_time=utcnow(),
+            failure_reason=reason,
         )
     if ok:
-        _end_mlflow_run(job_id, FAILED, folder)
+        _end_mlflow_run(job_id, JobStatus.FAILED, folder)
 
 
 __all__ = ["finalize", "jobs", "prepare", "settle_canceled"]

@@ -18,6 +18,7 @@ from sqlmodel import col, select
 from backend.db import session_scope
 from backend.db.models import Job, Workspace, utcnow
 from backend.services import jobs, sweeps
+from backend.statuses import TERMINAL, JobStatus
 from backend.sweep.policies import TrialCurve, make_policy
 from backend.sweep.samplers import Finished, make_sampler
 from backend.sweep.space import parse_space
@@ -50,7 +51,7 @@ def _advance(sweep_id: int) -> None:
     with session_scope() as s:
         sweep = s.get(Job, sweep_id)
         workspace = s.get(Workspace, sweep.workspace_id).name
-        if sweep.status == jobs.QUEUED:
+        if sweep.status == JobStatus.QUEUED:
             run_id, exp_id = tracking.create_run(
                 experiment=sweep.experiment_name,
                 run_name=sweep.display_name or sweep.name,
@@ -64,8 +65,8 @@ def _advance(sweep_id: int) -> None:
             jobs.transition(
                 s,
                 sweep_id,
-                (jobs.QUEUED,),
-                jobs.RUNNING,
+                (JobStatus.QUEUED,),
+                JobStatus.RUNNING,
                 start_time=utcnow(),
                 mlflow_run_id=run_id,
                 mlflow_experiment_id=exp_id,
@@ -73,13 +74,13 @@ def _advance(sweep_id: int) -> None:
             return
         children = s.exec(select(Job).where(Job.parent_id == sweep_id).order_by(col(Job.id))).all()
         spec, state = sweep.spec, dict(sweep.state or {})
-        active = [c for c in children if c.status not in jobs.TERMINAL]
+        active = [c for c in children if c.status not in TERMINAL]
 
-        if sweep.status == jobs.CANCEL_REQUESTED:
+        if sweep.status == JobStatus.CANCEL_REQUESTED:
             for child in active:
                 jobs.cancel_job(session=s, workspace=workspace, name=child.name)
             if not active:
-                _finish(s, sweep, jobs.CANCELED, "canceled by the user")
+                _finish(s, sweep, JobStatus.CANCELED, "canceled by the user")
             return
 
         _read_curves(state, children, spec["objective"]["primary_metric"], sweep_id)
@@ -104,14 +105,14 @@ def _advance(sweep_id: int) -> None:
         s.add(sweep)
         s.flush()
         children = s.exec(select(Job).where(Job.parent_id == sweep_id)).all()
-        if not [c for c in children if c.status not in jobs.TERMINAL] and (
+        if not [c for c in children if c.status not in TERMINAL] and (
             state.get("stopped") or state.get("exhausted") or len(children) >= limits["max_total_trials"]
         ):
-            completed = [c for c in children if c.status == jobs.COMPLETED]
+            completed = [c for c in children if c.status == JobStatus.COMPLETED]
             if completed or not children:
-                _finish(s, sweep, jobs.COMPLETED, state.get("stopped"))
+                _finish(s, sweep, JobStatus.COMPLETED, state.get("stopped"))
             else:
-                _finish(s, sweep, jobs.FAILED, "no trial completed")
+                _finish(s, sweep, JobStatus.FAILED, "no trial completed")
 
 
 def _read_curves(state: dict, children: list[Job], metric: str, sweep_id: int) -> None:
@@ -125,8 +126,8 @@ def _read_curves(state: dict, children: list[Job], metric: str, sweep_id: int) -
     for child in children:
         if not child.mlflow_run_id or child.name in final:
             continue
-        ended = child.status in jobs.TERMINAL
-        if ended or (poll_running and child.status in (jobs.RUNNING, jobs.FINALIZING)):
+        ended = child.status in TERMINAL
+        if ended or (poll_running and child.status in (JobStatus.RUNNING, JobStatus.FINALIZING)):
             try:
                 curves[child.name] = _metric_history(child.mlflow_run_id, metric)
             except Exception as exc:  # MLflow briefly unreachable: try again next pass
@@ -145,14 +146,14 @@ def _apply_policy(s, workspace: str, sweep: Job, state: dict, children: list[Job
         TrialCurve(
             c.name,
             state["curves"].get(c.name, []),
-            running=c.status not in jobs.TERMINAL,
+            running=c.status not in TERMINAL,
             order=order.get(c.name, 0),
         )
         for c in children
     ]
     for decision in policy.decide(curves, sweep.spec["objective"]["goal"]):
         child = next(c for c in children if c.name == decision.trial)
-        if child.status in jobs.TERMINAL or child.cancel_requested:
+        if child.status in TERMINAL or child.cancel_requested:
             continue
         record = {
             "policy": decision.policy,
@@ -172,7 +173,7 @@ def _apply_policy(s, workspace: str, sweep: Job, state: dict, children: list[Job
 def _start_trials(s, workspace: str, sweep: Job, state: dict, children: list[Job]) -> None:
     spec = sweep.spec
     limits = spec["limits"]
-    running = sum(1 for c in children if c.status not in jobs.TERMINAL)
+    running = sum(1 for c in children if c.status not in TERMINAL)
     space = parse_space(spec["search_space"], algorithm=spec["algorithm"])
     sampler = make_sampler(
         spec["algorithm"],
@@ -188,7 +189,7 @@ def _start_trials(s, workspace: str, sweep: Job, state: dict, children: list[Job
         history = [
             Finished(t["params"], (state["curves"].get(t["name"]) or [None])[-1])
             for t in trials
-            if by_name.get(t["name"]) is not None and by_name[t["name"]].status == jobs.COMPLETED
+            if by_name.get(t["name"]) is not None and by_name[t["name"]].status == JobStatus.COMPLETED
         ]
     while running < limits["max_concurrent_trials"] and len(trials) < limits["max_total_trials"]:
         index = len(trials)
@@ -225,9 +226,9 @@ def _finish(s, sweep: Job, status: str, note: str | None) -> None:
     jobs.transition(
         s,
         sweep.id,
-        (jobs.RUNNING, jobs.CANCEL_REQUESTED),
+        (JobStatus.RUNNING, JobStatus.CANCEL_REQUESTED),
         status,
         end_time=utcnow(),
         state=state,
-        failure_reason=note if status != jobs.COMPLETED else None,
+        failure_reason=note if status != JobStatus.COMPLETED else None,
     )

@@ -35,11 +35,10 @@ from backend.errors import ConflictError, NotFoundError, StudioError, Validation
 from backend.settings import get_settings
 from backend.specs import apply_overrides, parse_spec, parse_yaml_text, read_yaml
 from backend.specs.environment import CondaFile, EnvironmentSpec, PipSection
+from backend.statuses import BuildStatus
 
-# Build states, in the order a build goes through them.
-NOT_STARTED, QUEUED, BUILDING, SUCCEEDED, FAILED = "NotStarted", "Queued", "Building", "Succeeded", "Failed"
-ACTIVE_BUILD_STATES = (QUEUED, BUILDING)
-CLAIMABLE_BUILD_STATES = (NOT_STARTED, QUEUED, FAILED)
+ACTIVE_BUILD_STATES = (BuildStatus.QUEUED, BuildStatus.BUILDING)
+CLAIMABLE_BUILD_STATES = (BuildStatus.NOT_STARTED, BuildStatus.QUEUED, BuildStatus.FAILED)
 
 BUILD_TIMEOUT_S = 1800  # a whole build (venv + install) before it is killed
 BUILD_WAIT_POLL_S = 0.5  # how often a waiting process looks at a build another process runs
@@ -1005,7 +1004,7 @@ def _read_tail(path: Path, lines: int | None) -> str:
 
 def set_build_status(*, session: Session, spec_hash: str, status: str, error: str | None = None) -> None:
     """Set a build's state directly (the job agent's recovery and tests use it)."""
-    if status not in (NOT_STARTED, QUEUED, BUILDING, SUCCEEDED, FAILED):
+    if status not in tuple(BuildStatus):
         raise ValidationError(
             f"build status {status!r} is not one of NotStarted, Queued, Building, Succeeded, Failed"
         )
@@ -1025,12 +1024,12 @@ def request_build(
     if not env.spec_hash:
         raise ValidationError(f"{env.reason}; there is nothing to build")
     row = session.exec(select(EnvironmentBuild).where(EnvironmentBuild.spec_hash == env.spec_hash)).one()
-    if row.status == SUCCEEDED and _venv_python(Path(row.venv_path)).exists():
+    if row.status == BuildStatus.SUCCEEDED and _venv_python(Path(row.venv_path)).exists():
         return _public_build(row)
-    if row.status == BUILDING and not _builder_gone(row):
+    if row.status == BuildStatus.BUILDING and not _builder_gone(row):
         return _public_build(row)
-    if row.status != QUEUED:
-        row.status, row.error, row.requested_at = QUEUED, None, utcnow()
+    if row.status != BuildStatus.QUEUED:
+        row.status, row.error, row.requested_at = BuildStatus.QUEUED, None, utcnow()
         session.add(row)
         session.flush()
     _spawn_builder(env.spec_hash)
@@ -1089,7 +1088,7 @@ def _claim(spec_hash: str) -> bool:
             .where(
                 EnvironmentBuild.spec_hash == spec_hash, EnvironmentBuild.status.in_(CLAIMABLE_BUILD_STATES)
             )
-            .values(status=BUILDING, started_at=utcnow(), finished_at=None, error=None)
+            .values(status=BuildStatus.BUILDING, started_at=utcnow(), finished_at=None, error=None)
         )
         return result.rowcount == 1
 
@@ -1100,23 +1099,27 @@ def _take_over_if_stale(spec_hash: str) -> None:
 
     with session_scope() as s:
         row = s.exec(select(EnvironmentBuild).where(EnvironmentBuild.spec_hash == spec_hash)).one()
-        if row.status == BUILDING and _builder_gone(row):
+        if row.status == BuildStatus.BUILDING and _builder_gone(row):
             s.exec(
                 update(EnvironmentBuild)
                 .where(
                     EnvironmentBuild.spec_hash == spec_hash,
-                    EnvironmentBuild.status == BUILDING,
+                    EnvironmentBuild.status == BuildStatus.BUILDING,
                     EnvironmentBuild.started_at == row.started_at,
                 )
                 .values(
-                    status=FAILED, error="the build process ended before it finished", finished_at=utcnow()
+                    status=BuildStatus.FAILED,
+                    error="the build process ended before it finished",
+                    finished_at=utcnow(),
                 )
             )
-        elif row.status == SUCCEEDED and not _venv_python(Path(row.venv_path)).exists():
+        elif row.status == BuildStatus.SUCCEEDED and not _venv_python(Path(row.venv_path)).exists():
             s.exec(
                 update(EnvironmentBuild)
-                .where(EnvironmentBuild.spec_hash == spec_hash, EnvironmentBuild.status == SUCCEEDED)
-                .values(status=NOT_STARTED)
+                .where(
+                    EnvironmentBuild.spec_hash == spec_hash, EnvironmentBuild.status == BuildStatus.SUCCEEDED
+                )
+                .values(status=BuildStatus.NOT_STARTED)
             )
 
 
@@ -1156,14 +1159,14 @@ def build_environment(
         _take_over_if_stale(spec_hash)
         with session_scope() as s:
             current = get_build(session=s, spec_hash=spec_hash)
-        if current.status == SUCCEEDED:
+        if current.status == BuildStatus.SUCCEEDED:
             return current
         if _claim(spec_hash):
             break
         if not wait:
             return current
         status, gone = _follow_log(spec_hash, echo)
-        if status in (SUCCEEDED, FAILED) and not gone:
+        if status in (BuildStatus.SUCCEEDED, BuildStatus.FAILED) and not gone:
             with session_scope() as s:
                 return get_build(session=s, spec_hash=spec_hash)
     return _run_build(spec_hash, echo)
@@ -1182,13 +1185,13 @@ def _follow_log(spec_hash: str, echo: Callable[[str], None] | None) -> tuple[str
         time.sleep(BUILD_WAIT_POLL_S)
         with session_scope() as s:
             row = s.exec(select(EnvironmentBuild).where(EnvironmentBuild.spec_hash == spec_hash)).one()
-            status, gone = row.status, row.status == BUILDING and _builder_gone(row)
+            status, gone = row.status, row.status == BuildStatus.BUILDING and _builder_gone(row)
         if echo and log.exists():
             data = log.read_bytes()
             if len(data) > shown:
                 echo(data[shown:].decode(errors="replace").rstrip("\n"))
                 shown = len(data)
-        if status != BUILDING or gone:
+        if status != BuildStatus.BUILDING or gone:
             return status, gone
 
 
@@ -1206,7 +1209,7 @@ def _run_build(spec_hash: str, echo: Callable[[str], None] | None) -> Environmen
     log_path = folder / "build.log"
     venv = folder / "venv"
     started = time.monotonic()
-    status, error, version = FAILED, None, None
+    status, error, version = BuildStatus.FAILED, None, None
     with open(log_path, "w", encoding="utf-8") as log:
 
         def say(line: str) -> None:
@@ -1249,7 +1252,7 @@ def _run_build(spec_hash: str, echo: Callable[[str], None] | None) -> Environmen
             # Cheaper than importing it (about a second): MLflow must be installed for jobs to log.
             check = "import importlib.util as u, sys; sys.exit(u.find_spec('mlflow') is None)"
             _run([str(_venv_python(venv)), "-c", check], say, "the check that MLflow is installed")
-            status = SUCCEEDED
+            status = BuildStatus.SUCCEEDED
             say(f"# Succeeded in {time.monotonic() - started:.1f}s")
         except StudioError as exc:
             say(f"Build failed: {exc}")
@@ -1257,7 +1260,7 @@ def _run_build(spec_hash: str, echo: Callable[[str], None] | None) -> Environmen
             say(f"Build failed: unexpected {type(exc).__name__}: {exc}")
             raise
         finally:
-            if status != SUCCEEDED:
+            if status != BuildStatus.SUCCEEDED:
                 log.flush()
                 error = _read_tail(log_path, LOG_TAIL_LINES)
             result = _finish(spec_hash, status, error, version)

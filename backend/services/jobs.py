@@ -23,19 +23,7 @@ from backend.errors import ConflictError, NotFoundError, ValidationError
 from backend.services.workspaces import get_workspace_row
 from backend.settings import get_settings
 from backend.specs.job import CommandJobSpec
-
-# Statuses, in the order a job passes them (SPEC section 7).
-NOT_STARTED, QUEUED, PREPARING, RUNNING, FINALIZING = (
-    "NotStarted",
-    "Queued",
-    "Preparing",
-    "Running",
-    "Finalizing",
-)
-COMPLETED, FAILED, CANCELED, CANCEL_REQUESTED = "Completed", "Failed", "Canceled", "CancelRequested"
-ACTIVE = (NOT_STARTED, QUEUED, PREPARING, RUNNING, FINALIZING, CANCEL_REQUESTED)
-TERMINAL = (COMPLETED, FAILED, CANCELED)
-USES_COMPUTE = (PREPARING, RUNNING, CANCEL_REQUESTED)
+from backend.statuses import ACTIVE, TERMINAL, JobStatus
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$")
 _ADJECTIVES = (
@@ -366,13 +354,13 @@ def insert_job(
         experiment_name=experiment_name,
         description=description,
         tags=dict(tags or {}),
-        status=QUEUED,
+        status=JobStatus.QUEUED,
         spec=spec,
         compute=compute,
         instance_count=instance_count,
         parent_id=parent_id,
         state=state or {},
-        history=[[NOT_STARTED, now], [QUEUED, now]],
+        history=[[JobStatus.NOT_STARTED, now], [JobStatus.QUEUED, now]],
     )
     session.add(row)
     session.flush()
@@ -532,13 +520,19 @@ def cancel_job(*, session: Session, workspace: str, name: str) -> JobPublic:
     if not transition(
         session,
         row.id,
-        (NOT_STARTED, QUEUED),
-        CANCELED,
+        (JobStatus.NOT_STARTED, JobStatus.QUEUED),
+        JobStatus.CANCELED,
         cancel_requested=True,
         end_time=now,
         failure_reason="canceled by the user before it started",
     ):
-        transition(session, row.id, (PREPARING, RUNNING, FINALIZING), CANCEL_REQUESTED, cancel_requested=True)
+        transition(
+            session,
+            row.id,
+            (JobStatus.PREPARING, JobStatus.RUNNING, JobStatus.FINALIZING),
+            JobStatus.CANCEL_REQUESTED,
+            cancel_requested=True,
+        )
     for child in session.exec(select(Job).where(Job.parent_id == row.id)).all():
         if child.status not in TERMINAL:
             cancel_job(session=session, workspace=workspace, name=child.name)

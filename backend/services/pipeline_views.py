@@ -28,6 +28,7 @@ from backend.db.models import Component, Job
 from backend.errors import NotFoundError, ValidationError
 from backend.services import jobs
 from backend.services.workspaces import get_workspace_row
+from backend.statuses import ACTIVE, JobStatus
 
 PIPELINE_SCHEMA = "https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json"
 COMMAND_SCHEMA = "https://azuremlschemas.azureedge.net/latest/commandJob.schema.json"
@@ -93,7 +94,7 @@ class PipelineView(BaseModel):
 
     @property
     def is_active(self) -> bool:
-        return self.job.status in jobs.ACTIVE
+        return self.job.status in ACTIVE
 
     def step(self, name: str) -> StepView:
         for step in self.steps:
@@ -148,8 +149,8 @@ def list_pipelines(
                 display_name=row.display_name or row.name,
                 experiment_name=row.experiment_name,
                 status=row.status,
-                steps_done=by_status.get(jobs.COMPLETED, 0),
-                steps_failed=by_status.get(jobs.FAILED, 0) + by_status.get(jobs.CANCELED, 0),
+                steps_done=by_status.get(JobStatus.COMPLETED, 0),
+                steps_failed=by_status.get(JobStatus.FAILED, 0) + by_status.get(JobStatus.CANCELED, 0),
                 steps_total=len((row.spec or {}).get("steps") or {}),
                 created_at=row.created_at,
                 start_time=row.start_time,
@@ -278,7 +279,7 @@ def get_pipeline_view(*, session: Session, workspace: str, name: str) -> Pipelin
         for port in inputs:
             port.type = port.type or (interface.get(port.name) or {}).get("type")
         produced = child_spec.get("outputs") or {} if child and child.type == "command" else {}
-        if child and child.type != "command" and child.status == jobs.COMPLETED:
+        if child and child.type != "command" and child.status == JobStatus.COMPLETED:
             from backend.services.pipelines import step_outputs
 
             produced = step_outputs(session, child)
@@ -298,7 +299,7 @@ def get_pipeline_view(*, session: Session, workspace: str, name: str) -> Pipelin
         elif step_name in skipped:
             status = SKIPPED
         else:
-            status = jobs.NOT_STARTED
+            status = JobStatus.NOT_STARTED
         steps.append(
             StepView(
                 name=step_name,
@@ -357,7 +358,7 @@ def get_pipeline_view(*, session: Session, workspace: str, name: str) -> Pipelin
         inputs=pipeline_inputs,
         outputs=pipeline_outputs,
         settings=dict(plan.get("settings") or {}),
-        steps_done=sum(1 for s in steps if s.status == jobs.COMPLETED),
+        steps_done=sum(1 for s in steps if s.status == JobStatus.COMPLETED),
         steps_total=len(steps),
     )
 

@@ -23,6 +23,7 @@ from backend.services.workspaces import get_workspace_row
 from backend.specs import parse_spec, read_yaml
 from backend.specs.job import CommandJobSpec, InputSpec, LimitsSpec, OutputSpec, check_expressions
 from backend.specs.pipeline import PipelineJobSpec, StepSpec, parse_binding
+from backend.statuses import JobStatus
 
 DATA_KINDS = ("uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model", "triton_model")
 
@@ -675,7 +676,7 @@ def reuse_key(plan: dict, inputs: dict[str, Any], workspace: str, session: Sessi
 def find_reusable(session: Session, workspace_id: int, key: str) -> Job | None:
     rows = session.exec(
         select(Job)
-        .where(Job.workspace_id == workspace_id, Job.status == jobs.COMPLETED, Job.type == "command")
+        .where(Job.workspace_id == workspace_id, Job.status == JobStatus.COMPLETED, Job.type == "command")
         .order_by(col(Job.id).desc())
     ).all()
     for row in rows:

@@ -24,6 +24,7 @@ from backend.services.workspaces import get_workspace_row
 from backend.specs import parse_spec
 from backend.specs.job import CommandJobSpec, LimitsSpec, check_expressions
 from backend.specs.sweep import SweepJobSpec
+from backend.statuses import ACTIVE
 from backend.sweep.policies import make_policy
 from backend.sweep.samplers import make_sampler
 from backend.sweep.space import parse_space
@@ -398,4 +399,4 @@ def replay_policy(view: SweepView, policy_spec: dict[str, Any]) -> WhatIf:
 
 
 def running_sweeps(session: Session) -> list[Job]:
-    return list(session.exec(select(Job).where(Job.type == "sweep", col(Job.status).in_(jobs.ACTIVE))).all())
+    return list(session.exec(select(Job).where(Job.type == "sweep", col(Job.status).in_(ACTIVE))).all())

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from backend.statuses import BuildStatus
 from studio.commands._common import (
     OutputFormat,
     OutputOption,
@@ -155,7 +156,7 @@ def _build(ws: str, name: str, version: str | None, label: str | None) -> None:
         typer.echo(f"{env.reason}; there is nothing to build")
         return
     result = environments.build_environment(env.spec_hash, echo=typer.echo)
-    if result.status != environments.SUCCEEDED:
+    if result.status != BuildStatus.SUCCEEDED:
         last = (result.error or "").strip().splitlines()[-1:] or ["see the build log"]
         raise StudioError(
             f"environment {env.name}:{env.version} did not build: {last[0]} (log: {result.log_path})"

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from backend.statuses import TERMINAL, JobStatus
 from studio.commands._common import OutputFormat, OutputOption, WorkspaceOption, emit, fail, workspace_name
 
 app = typer.Typer(help="Submit, follow, cancel and inspect jobs.", no_args_is_help=True)
@@ -100,12 +101,12 @@ def _stream(workspace: str, name: str) -> int:
         if job.status != last_status:
             typer.echo(f"[{job.name}] {job.status}", err=True)
             last_status = job.status
-        if job.status in jobs.TERMINAL:
+        if job.status in TERMINAL:
             text, offset = jobs.read_log(workspace=workspace, name=name, offset=offset)
             sys.stdout.write(text)
-            if job.failure_reason and job.status != jobs.COMPLETED:
+            if job.failure_reason and job.status != JobStatus.COMPLETED:
                 typer.echo(f"[{job.name}] {job.failure_reason.splitlines()[0]}", err=True)
-            return 0 if job.status == jobs.COMPLETED else 1
+            return 0 if job.status == JobStatus.COMPLETED else 1
         time.sleep(STREAM_POLL_S)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from backend.statuses import TERMINAL, JobStatus
 from studio.ml.constants import ListViewType
 from studio.ml.entities import (
     Command,
@@ -187,7 +188,7 @@ class JobOperations(_Operations):
             if text:
                 sys.stdout.write(text)
                 sys.stdout.flush()
-            if record.status in jobs.TERMINAL:
+            if record.status in TERMINAL:
                 break
             time.sleep(STREAM_POLL_S)
         print()
@@ -197,7 +198,7 @@ class JobOperations(_Operations):
         print(f"Status: {record.status}")
         if url:
             print(f"Web View: {url}")
-        if record.status != jobs.COMPLETED:
+        if record.status != JobStatus.COMPLETED:
             reason = (record.failure_reason or "no reason was recorded").splitlines()[0]
             raise JobException(
                 f"job {name} ended {record.status}: {reason} (log: `studio job stream -n {name}`)",

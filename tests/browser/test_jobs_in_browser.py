@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from backend.services import jobs, open_session
+from backend.statuses import JobStatus
 from tests.browser.conftest import grid_cells_contain, shot, wait_for_app
 
 pytestmark = pytest.mark.browser
@@ -110,7 +111,7 @@ def test_create_a_job_watch_its_log_clone_it_and_compare_the_runs(page, tmp_path
         page.wait_for_timeout(500)
     assert seen_partial, f"the log never showed a partial run (job {_status(first)}; log shown: {text!r})"
     _wait_for_badge(page, "Completed")
-    assert _status(first) == jobs.COMPLETED
+    assert _status(first) == JobStatus.COMPLETED
     assert "training done" in _log_text(page)
     shot(page, "03-completed-log")
 
@@ -125,7 +126,7 @@ def test_create_a_job_watch_its_log_clone_it_and_compare_the_runs(page, tmp_path
     second = _submit_form(page)
     assert second != first
     _wait_for_badge(page, "Completed")
-    assert _status(second) == jobs.COMPLETED
+    assert _status(second) == JobStatus.COMPLETED
 
     # Pick both runs in the list and compare them.
     page.get_by_role("button", name="← All jobs").click()

@@ -5,8 +5,9 @@ import re
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from backend.services import jobs, open_session
+from backend.services import open_session
 from backend.services import pipeline_views as pv
+from backend.statuses import JobStatus
 from tests.browser.conftest import shot, wait_for_app
 from tests.services.test_pipeline_views import READER, WRITER, register
 
@@ -79,7 +80,7 @@ def test_compose_run_and_watch_a_two_step_pipeline_turn_green(page, tmp_path):
     shot(page, "04-completed")
     with open_session() as s:
         view = pv.get_pipeline_view(session=s, workspace="default", name=name)
-    assert view.job.status == jobs.COMPLETED
+    assert view.job.status == JobStatus.COMPLETED
     assert [(step.name, step.status) for step in view.steps] == [
         ("writer", "Completed"),
         ("reader", "Completed"),

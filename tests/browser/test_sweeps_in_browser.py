@@ -5,7 +5,8 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from backend.services import datastores, jobs, open_session, sweeps
+from backend.services import datastores, open_session, sweeps
+from backend.statuses import JobStatus
 from tests.browser.conftest import grid_cells_contain, shot, wait_for_app
 from tests.job_fixtures import wait
 
@@ -95,7 +96,7 @@ def test_build_a_sweep_in_the_wizard_run_it_and_open_its_parallel_coordinates(pa
     wait_for_app(page)
     shot(page, "03-sweep-just-submitted")
     done = wait(name, timeout_s=240)
-    assert done.status == jobs.COMPLETED, done.failure_reason
+    assert done.status == JobStatus.COMPLETED, done.failure_reason
     # The live view follows the sweep to its end without a reload.
     page.locator(".stMarkdownBadge", has_text="Completed").first.wait_for(timeout=90_000)
     wait_for_app(page)

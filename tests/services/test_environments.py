@@ -14,8 +14,9 @@ from backend.services import (
     open_session,
     workspaces,
 )
-from backend.services.environments import FAILED, SUCCEEDED, EnvironmentForm
+from backend.services.environments import EnvironmentForm
 from backend.specs.environment import CondaFile, EnvironmentSpec
+from backend.statuses import BuildStatus
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.usefixtures("database")
@@ -57,7 +58,7 @@ def _wait_until_settled(spec_hash: str, timeout: float = 180) -> environments.En
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         build = _build_row(spec_hash)
-        if build.status in (SUCCEEDED, FAILED):
+        if build.status in (BuildStatus.SUCCEEDED, BuildStatus.FAILED):
             return build
         time.sleep(0.3)
     raise AssertionError(f"build {spec_hash} still {build.status} after {timeout}s")
@@ -356,7 +357,7 @@ def test_a_tiny_environment_builds_with_uv_and_a_second_one_with_the_same_spec_r
     env = _create("tiny", pip=["six"])
     lines: list[str] = []
     build = environments.build_environment(env.spec_hash, echo=lines.append)
-    assert build.status == SUCCEEDED, build.error
+    assert build.status == BuildStatus.SUCCEEDED, build.error
     assert build.python_version == ".".join(map(str, sys.version_info[:3]))
     assert any(line.startswith("$ ") and " venv " in line for line in lines)
     ran = subprocess.run(
@@ -371,23 +372,24 @@ def test_a_tiny_environment_builds_with_uv_and_a_second_one_with_the_same_spec_r
     with open_session() as s:
         workspaces.create_workspace(session=s, data=workspaces.WorkspaceCreate(name="other-ws"))
     twin = _create("twin", pip=["SIX"], workspace="other-ws")
-    assert twin.spec_hash == env.spec_hash and twin.build_status == SUCCEEDED
+    assert twin.spec_hash == env.spec_hash and twin.build_status == BuildStatus.SUCCEEDED
     before = log.stat().st_mtime_ns
     again = environments.build_environment(twin.spec_hash)
-    assert again.status == SUCCEEDED and again.finished_at == build.finished_at
+    assert again.status == BuildStatus.SUCCEEDED and again.finished_at == build.finished_at
     assert log.stat().st_mtime_ns == before
 
 
 def test_a_failing_build_is_failed_with_the_log_tail():
     env = _create("broken", pip=[MISSING_PACKAGE])
     build = environments.build_environment(env.spec_hash)
-    assert build.status == FAILED
+    assert build.status == BuildStatus.FAILED
     assert MISSING_PACKAGE in build.error
     assert build.error.strip().splitlines()[-1].startswith("Build failed: uv pip install exited with code")
     assert len(build.error.splitlines()) <= environments.LOG_TAIL_LINES
     with open_session() as s:
         assert (
-            environments.get_environment(session=s, workspace="default", name="broken").build_status == FAILED
+            environments.get_environment(session=s, workspace="default", name="broken").build_status
+            == BuildStatus.FAILED
         )
         assert MISSING_PACKAGE in environments.read_build_log(session=s, spec_hash=env.spec_hash)
 
@@ -396,7 +398,7 @@ def test_a_python_version_that_is_not_installed_is_a_clear_error():
     env = _create("old-python", conda_file={"dependencies": ["python=3.4", {"pip": ["six"]}]})
     assert env.python_version == "3.4"
     build = environments.build_environment(env.spec_hash)
-    assert build.status == FAILED
+    assert build.status == BuildStatus.FAILED
     last = build.error.strip().splitlines()[-1]
     assert "Python 3.4 is not installed on this machine (installed: " in last
     assert f"{sys.version_info.major}.{sys.version_info.minor}." in last
@@ -411,10 +413,13 @@ def test_request_build_returns_at_once_and_a_detached_process_builds():
     assert time.monotonic() - started < 2
     assert queued.status == "Queued"
     build = _wait_until_settled(env.spec_hash)
-    assert build.status == SUCCEEDED, build.error
+    assert build.status == BuildStatus.SUCCEEDED, build.error
     assert Path(build.python).exists()
     with open_session() as s:  # a built environment is not queued again
-        assert environments.request_build(session=s, workspace="default", name="detached").status == SUCCEEDED
+        assert (
+            environments.request_build(session=s, workspace="default", name="detached").status
+            == BuildStatus.SUCCEEDED
+        )
     _create("plain", image="x")
     with open_session() as s, pytest.raises(ValidationError, match="nothing to build"):
         environments.request_build(session=s, workspace="default", name="plain")
@@ -434,7 +439,7 @@ def test_two_processes_asking_for_the_same_hash_at_once_build_it_once():
         for _ in range(2)
     ]
     outputs = [p.communicate(timeout=240)[0].strip().splitlines()[-1] for p in procs]
-    assert outputs == [FAILED, FAILED]
+    assert outputs == [BuildStatus.FAILED, BuildStatus.FAILED]
     log = Path(_build_row(env.spec_hash).log_path).read_text()
     assert log.count("# Studio environment build") == 1
     assert log.count("$ ") == 2  # uv venv and uv pip install, once each
@@ -450,7 +455,10 @@ def test_a_build_whose_builder_died_is_taken_over():
     with open_session() as s:  # the UI may ask again: it is queued, not left "Building" forever
         assert environments.request_build(session=s, workspace="default", name="orphan").status == "Queued"
     build = _wait_until_settled(env.spec_hash)
-    assert build.status == FAILED and "# Studio environment build" in Path(build.log_path).read_text()
+    assert (
+        build.status == BuildStatus.FAILED
+        and "# Studio environment build" in Path(build.log_path).read_text()
+    )
     assert MISSING_PACKAGE in build.error  # a real build ran, not just the takeover
 
 
@@ -467,6 +475,8 @@ def test_deleting_a_workspace_is_refused_while_an_environment_builds():
         workspaces.delete_workspace(session=s, name="busy-ws", confirm="busy-ws")
     with open_session() as s:
         assert workspaces.running_work(session=s, name="default") == []
-        environments.set_build_status(session=s, spec_hash=env.spec_hash, status=FAILED, error="stopped")
+        environments.set_build_status(
+            session=s, spec_hash=env.spec_hash, status=BuildStatus.FAILED, error="stopped"
+        )
     with open_session() as s:
         workspaces.delete_workspace(session=s, name="busy-ws", confirm="busy-ws")

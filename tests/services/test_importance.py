@@ -10,6 +10,7 @@ import pytest
 from backend.services import jobs
 from backend.services.importance import hyperparameter_importance
 from backend.services.sweeps import SweepView, TrialView
+from backend.statuses import JobStatus
 from backend.sweep.space import parse_space
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -22,7 +23,7 @@ def sweep_view(
     goal: str = "maximize",
     metric: str = "acc",
     policy: dict | None = None,
-    status: str = jobs.COMPLETED,
+    status: str = JobStatus.COMPLETED,
 ) -> SweepView:
     """A sweep's read model from plain trial records ({params, curve, status, canceled_by, runtime_s})."""
     job = jobs.JobPublic(
@@ -62,7 +63,7 @@ def sweep_view(
             TrialView(
                 name=name,
                 index=i,
-                status=t.get("status", jobs.COMPLETED),
+                status=t.get("status", JobStatus.COMPLETED),
                 params=t["params"],
                 metric=curve[-1] if curve else None,
                 best_value=better(curve) if curve else None,
@@ -127,9 +128,9 @@ def test_the_parameter_that_drives_the_metric_gets_most_of_the_importance(evalua
 def test_only_completed_trials_with_the_metric_count_and_two_are_needed():
     trials = [
         {"params": {"lr": 0.2, "noise": "a"}, "curve": [0.1, 0.2]},
-        {"params": {"lr": 0.9, "noise": "b"}, "curve": [0.9], "status": jobs.CANCELED},
-        {"params": {"lr": 0.5, "noise": "c"}, "curve": [], "status": jobs.COMPLETED},  # never logged acc
-        {"params": {"lr": 0.7, "noise": "a"}, "curve": [0.3], "status": jobs.FAILED},
+        {"params": {"lr": 0.9, "noise": "b"}, "curve": [0.9], "status": JobStatus.CANCELED},
+        {"params": {"lr": 0.5, "noise": "c"}, "curve": [], "status": JobStatus.COMPLETED},  # never logged acc
+        {"params": {"lr": 0.7, "noise": "a"}, "curve": [0.3], "status": JobStatus.FAILED},
     ]
     result = hyperparameter_importance(sweep_view(trials, space=SPACE))
     assert result.importances == {} and result.evaluator is None and result.trials == 1

@@ -8,6 +8,7 @@ import yaml
 from backend.errors import ValidationError
 from backend.services import data_assets, datastores, environments, job_forms, jobs, open_session
 from backend.services.job_forms import InputField, JobForm, OutputField
+from backend.statuses import JobStatus
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.usefixtures("database")
@@ -65,7 +66,7 @@ def test_uploaded_files_become_the_jobs_code_snapshot():
         )
         code = job_forms.job_code(session=s, workspace="default", name=job.name)
         store = datastores.get_filesystem(session=s, workspace="default", name="workspaceartifactstore")
-    assert job.status == jobs.QUEUED and job.experiment_name == "proj"
+    assert job.status == JobStatus.QUEUED and job.experiment_name == "proj"
     assert job.inputs["data"]["asset"] == "iris:1" and job.inputs["lr"] == {"kind": "literal", "value": 0.01}
     snapshot = code.split("/paths/", 1)[1]
     assert store.exists(f"{snapshot}/train.py") and store.exists(f"{snapshot}/lib/util.py")

@@ -20,6 +20,7 @@ from backend.services import (
 from backend.services import pipeline_views as pv
 from backend.services.pipeline_views import ComposedInput, ComposedPipeline, ComposedStep, PipelineInputField
 from backend.specs.pipeline import PipelineJobSpec
+from backend.statuses import JobStatus
 from tests.job_fixtures import wait
 
 ENV = "azureml:AzureML-sklearn-1.5@latest"
@@ -250,10 +251,10 @@ def test_a_literal_outside_the_components_range_is_refused_with_the_step_and_inp
 def test_a_submitted_composition_is_a_queued_pipeline_whose_view_shows_the_graph(tmp_path):
     register(tmp_path, WRITER, READER)
     job = _submit(writer_then_reader())
-    assert job.type == "pipeline" and job.status == jobs.QUEUED and job.experiment_name == "Default"
+    assert job.type == "pipeline" and job.status == JobStatus.QUEUED and job.experiment_name == "Default"
     view = _view(job.name)
     assert [s.name for s in view.steps] == ["write", "read"]
-    assert [s.status for s in view.steps] == [jobs.NOT_STARTED, jobs.NOT_STARTED]
+    assert [s.status for s in view.steps] == [JobStatus.NOT_STARTED, JobStatus.NOT_STARTED]
     assert [s.depth for s in view.steps] == [0, 1]
     assert view.edges == [("write", "read")]
     assert [s.component for s in view.steps] == ["writer:1", "reader:1"]
@@ -267,7 +268,7 @@ def test_a_submitted_composition_is_a_queued_pipeline_whose_view_shows_the_graph
     with open_session() as s:
         listed = pv.list_pipelines(session=s, workspace="default")
     assert [(p.name, p.steps_done, p.steps_total, p.status) for p in listed] == [
-        (job.name, 0, 2, jobs.QUEUED)
+        (job.name, 0, 2, JobStatus.QUEUED)
     ]
     # A version that differs only in its number has the same content: the plan cannot tell them apart.
     register(tmp_path / "v2", WRITER.replace("version: 1", "version: 2"))
@@ -314,7 +315,7 @@ def test_a_component_becomes_a_command_job_with_its_snapshot_and_checked_values(
             inputs={"times": ComposedInput(kind="literal", value="3")},
             experiment_name="from-component",
         )
-    assert job.status == jobs.QUEUED and job.experiment_name == "from-component"
+    assert job.status == JobStatus.QUEUED and job.experiment_name == "from-component"
     assert job.inputs["times"] == {"kind": "literal", "value": 3}
     assert job.tags["component"] == "writer:1"
 
@@ -453,9 +454,12 @@ def test_the_view_of_finished_pipelines_shows_outputs_reuse_and_skipped_steps(tm
     register(tmp_path, WRITER, READER, FAILER)
     first = _submit(writer_then_reader())
     done = wait(first.name, timeout_s=180)
-    assert done.status == jobs.COMPLETED, done.failure_reason
+    assert done.status == JobStatus.COMPLETED, done.failure_reason
     view = _view(first.name)
-    assert [(s.name, s.status) for s in view.steps] == [("write", jobs.COMPLETED), ("read", jobs.COMPLETED)]
+    assert [(s.name, s.status) for s in view.steps] == [
+        ("write", JobStatus.COMPLETED),
+        ("read", JobStatus.COMPLETED),
+    ]
     assert [s.job for s in view.steps] == [f"{first.name}_write", f"{first.name}_read"]
     write, read = view.steps
     written = next(p for p in write.outputs if p.name == "out").value
@@ -482,18 +486,18 @@ def test_the_view_of_finished_pipelines_shows_outputs_reuse_and_skipped_steps(tm
             ]
         )
     )
-    assert wait(again.name, timeout_s=120).status == jobs.COMPLETED
+    assert wait(again.name, timeout_s=120).status == JobStatus.COMPLETED
     reused = _view(again.name)
     assert [s.reused_from for s in reused.steps] == [f"{first.name}_write", f"{first.name}_read"]
-    assert all(s.status == jobs.COMPLETED for s in reused.steps)
+    assert all(s.status == JobStatus.COMPLETED for s in reused.steps)
 
-    assert wait(failing.name, timeout_s=120).status == jobs.FAILED
+    assert wait(failing.name, timeout_s=120).status == JobStatus.FAILED
     failed = _view(failing.name)
     boom, after = failed.steps
-    assert boom.status == jobs.FAILED and "exit code 3" in (boom.failure_reason or "")
+    assert boom.status == JobStatus.FAILED and "exit code 3" in (boom.failure_reason or "")
     assert after.status == pv.SKIPPED and after.job is None
     assert after.skipped_reason == "skipped: step 'boom' did not complete"
     with open_session() as s:
         listed = {p.name: p for p in pv.list_pipelines(session=s, workspace="default")}
     assert (listed[first.name].steps_done, listed[first.name].steps_total) == (2, 2)
-    assert (listed[failing.name].steps_failed, listed[failing.name].status) == (1, jobs.FAILED)
+    assert (listed[failing.name].steps_failed, listed[failing.name].status) == (1, JobStatus.FAILED)

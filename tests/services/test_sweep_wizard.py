@@ -20,6 +20,7 @@ from backend.services.sweep_wizard import (
 )
 from backend.specs import parse_spec
 from backend.specs.sweep import SweepJobSpec
+from backend.statuses import JobStatus
 from backend.sweep.space import TYPES, parse_space
 
 pytestmark = pytest.mark.usefixtures("database")
@@ -253,7 +254,7 @@ def test_the_wizard_yaml_runs_through_studio_job_create_and_the_wizard_submits_t
         assert view.search_space == {"lr": {"type": "uniform", "min_value": 0.01, "max_value": 0.5}}
         assert (view.algorithm, view.goal, view.primary_metric) == ("random", "maximize", "acc")
         assert view.policy == {"type": "median_stopping", "evaluation_interval": 1, "delay_evaluation": 2}
-        assert view.limits["max_total_trials"] == 4 and view.job.status == jobs.QUEUED
+        assert view.limits["max_total_trials"] == 4 and view.job.status == JobStatus.QUEUED
     with open_session() as s, pytest.raises(ConflictError, match="a job named 'from-ui' already exists"):
         submit_sweep_form(session=s, workspace="default", form=form.model_copy(update={"name": "from-ui"}))
 

@@ -216,7 +216,9 @@ def test_a_bayesian_sweep_learns_from_finished_trials(tmp_path, agent):
 def test_a_bandit_policy_cancels_exactly_the_trials_its_rule_names(tmp_path, agent):
     """Curves chosen so the outcome is unambiguous: 1.0 and 0.95 stay within 10% of the best, 0.05 and
     0.04 fall outside it at their first interval and are stopped there, while they would run for minutes."""
-    job = submit(tmp_path, """
+    job = submit(
+        tmp_path,
+        """
         type: sweep
         trial:
           code: src
@@ -228,7 +230,9 @@ def test_a_bandit_policy_cancels_exactly_the_trials_its_rule_names(tmp_path, age
         objective: {goal: maximize, primary_metric: acc}
         limits: {max_total_trials: 4, max_concurrent_trials: 2}
         early_termination: {type: bandit, slack_factor: 0.1, evaluation_interval: 1}
-    """, {"src/trial.py": """
+    """,
+        {
+            "src/trial.py": """
         import json, os, sys, time, urllib.request
         q = float(sys.argv[1])
         url = os.environ["MLFLOW_TRACKING_URI"] + "/api/2.0/mlflow/runs/log-metric"
@@ -237,16 +241,25 @@ def test_a_bandit_policy_cancels_exactly_the_trials_its_rule_names(tmp_path, age
             urllib.request.urlopen(urllib.request.Request(url, json.dumps(body).encode(),
                                                           {"Content-Type": "application/json"})).read()
             time.sleep(0.1 if q > 0.5 else 120)
-    """})
+    """
+        },
+    )
     done = wait(job.name, timeout_s=200)
     assert done.status == "Completed", done.failure_reason
     trials = {t.params["q"]: t for t in _view(job.name).trials}
     assert {q: t.status for q, t in trials.items()} == {
-        1.0: "Completed", 0.05: "Canceled", 0.95: "Completed", 0.04: "Canceled"}
+        1.0: "Completed",
+        0.05: "Canceled",
+        0.95: "Completed",
+        0.04: "Canceled",
+    }
     for q in (0.05, 0.04):
         decided = trials[q].canceled_by
         assert (decided["policy"], decided["interval"]) == ("bandit", 1)
         assert decided["numbers"] == {"value": q, "best": 1.0, "threshold": pytest.approx(1.0 / 1.1)}
-        assert decided["reason"] == f"bandit policy at interval 1: {q:g} is below 0.909091 (best 1 with slack_factor 0.1)"
+        assert (
+            decided["reason"]
+            == f"bandit policy at interval 1: {q:g} is below 0.909091 (best 1 with slack_factor 0.1)"
+        )
         assert trials[q].runtime_s < 60  # stopped, not run to its end
     assert _view(job.name).compute_saved_s > 0

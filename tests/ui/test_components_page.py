@@ -2,6 +2,7 @@
 and running a component as a job."""
 
 from backend.services import components, jobs, open_session
+from backend.statuses import JobStatus
 from tests.services.test_pipeline_views import READER, WRITER, register
 
 
@@ -112,4 +113,4 @@ def test_use_in_a_job_shows_the_job_yaml_and_submits_it(app, tmp_path):
     with open_session() as s:
         (job,) = jobs.list_jobs(session=s, workspace="default")
     assert job.inputs["times"]["value"] == 4 and job.inputs["mood"]["value"] == "loud"
-    assert job.status == jobs.QUEUED and job.tags["component"] == "writer:1"
+    assert job.status == JobStatus.QUEUED and job.tags["component"] == "writer:1"

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from backend.services import data_assets, job_forms, jobs, open_session
 from backend.specs.job import CommandJobSpec
+from backend.statuses import JobStatus
 from tests.conftest import REPO
 from tests.job_fixtures import submit, wait
 
@@ -100,7 +101,7 @@ def test_cancel_from_the_page(app):
     at = app("jobs.py", job=job.name)
     at.button(key="job_cancel").click().run()
     assert not at.exception
-    assert _status(job.name) == jobs.CANCELED
+    assert _status(job.name) == JobStatus.CANCELED
     assert at.button(key="job_archive")  # an ended job can be archived
     at.button(key="job_archive").click().run()
     with open_session() as s:
@@ -124,7 +125,7 @@ def test_the_create_form_shows_one_error_then_submits_the_yaml_it_shows(app):
     name = at.query_params["job"][0] if isinstance(at.query_params["job"], list) else at.query_params["job"]
     with open_session() as s:
         job = jobs.get_job(session=s, workspace="default", name=name)
-    assert job.status == jobs.QUEUED and job.inputs["x"] == {"kind": "literal", "value": 41}
+    assert job.status == JobStatus.QUEUED and job.inputs["x"] == {"kind": "literal", "value": 41}
     assert job.environment.startswith("AzureML-sklearn-1.5")
 
 
@@ -192,7 +193,7 @@ def test_metrics_and_comparison_draw_charts_for_finished_runs(app, agent, tmp_pa
         )
         names.append(job.name)
     for name in names:
-        assert wait(name).status == jobs.COMPLETED
+        assert wait(name).status == JobStatus.COMPLETED
 
     at = app("jobs.py", job=names[0])
     assert not at.exception

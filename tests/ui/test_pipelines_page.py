@@ -4,6 +4,7 @@ import yaml
 
 from backend.services import jobs, open_session
 from backend.services import pipeline_views as pv
+from backend.statuses import JobStatus
 from tests.services.test_pipeline_views import READER, WRITER, register, writer_then_reader
 
 
@@ -66,7 +67,7 @@ def test_a_deep_link_shows_the_graph_steps_and_a_step_and_cancel_works(app, tmp_
     at.button(key="pl_cancel").click().run()
     assert not at.exception, at.exception
     with open_session() as s:
-        assert jobs.get_job(session=s, workspace="default", name=job.name).status == jobs.CANCELED
+        assert jobs.get_job(session=s, workspace="default", name=job.name).status == JobStatus.CANCELED
 
 
 def test_a_deep_link_to_a_step_opens_it(app, tmp_path):

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from backend.services import components, jobs, open_session, sweeps
+from backend.services import components, open_session, sweeps
+from backend.statuses import JobStatus
 from studio.ui import sweep_charts
 from tests.conftest import STUDIO_ENV, reset_caches
 from tests.job_fixtures import AgentProcess, submit, wait
@@ -90,7 +91,7 @@ def finished_home(tmp_path_factory, mlflow_server):
             done = wait(job.name, timeout_s=180)
         finally:
             agent.stop()
-        assert done.status == jobs.COMPLETED, (done.failure_reason, agent.log()[-3000:])
+        assert done.status == JobStatus.COMPLETED, (done.failure_reason, agent.log()[-3000:])
         reset_caches()
     return home, job.name
 
