@@ -23,11 +23,21 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(default=None, repr=False, description="Key that encrypts secrets at rest.")
     workspace: str = Field(default="default", description="Workspace used when a command names none.")
     mlflow_uri: str | None = Field(default=None, description="Tracking server URL; set by `studio up`.")
+    base_env_dir: Path | None = Field(
+        default=None,
+        description="Folder for the curated base environment (default STUDIO_HOME/envs/base); "
+        "studios on one machine may share one.",
+    )
 
     @field_validator("home")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("base_env_dir")
+    @classmethod
+    def _absolute_base_env_dir(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value else None
 
     @property
     def resolved_database_url(self) -> str:

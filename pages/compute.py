@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from backend.services import compute, open_session
+from backend.services import compute, open_session, system
 from studio.ui import shell
 
 workspace = shell.current_workspace()
@@ -30,6 +30,14 @@ def _machine_header() -> compute.MachineResources:
     cols[0].metric("This machine's cores", machine.cores)
     cols[1].metric("Memory", f"{machine.memory_gb:g} GB")
     cols[2].metric("Memory free", f"{machine.memory_available_gb:g} GB")
+    isolation = system.isolation()
+    if isolation.sandboxed:
+        st.caption(
+            f":material/shield: Jobs run isolated: {isolation.detail}. They see their own folder, inputs and "
+            "outputs, never Studio's database, secrets or other jobs."
+        )
+    else:
+        st.warning(isolation.detail, icon=":material/gpp_bad:")
     return machine
 
 

@@ -61,9 +61,13 @@ def _builtin_explained() -> None:
         st.write(
             "Curated cloud environments (every `AzureML-*` name, and "
             "`azureml://registries/azureml/environments/...`) and environments that name only a container "
-            "image run in Studio's own interpreter. It carries what code written for the cloud's curated "
-            "scikit-learn environment expects."
+            "image run in the curated base environment: a virtual environment Studio builds once with uv, "
+            "apart from the interpreter Studio itself runs in. It carries what code written for the cloud's "
+            "curated scikit-learn environment expects, at the versions Studio runs. Each job gets a thin "
+            "layer of its own on top, so `pip install` in a command changes that job only."
         )
+        if not builtin.ready:
+            st.caption("Not built yet: the first job that needs it builds it (about a minute).")
         st.caption(f"Python {builtin.python_version} · `{builtin.python}`")
         st.dataframe(
             pd.DataFrame([{"package": k, "version": v} for k, v in builtin.packages.items()]),
@@ -87,7 +91,7 @@ def listing() -> None:
             "name": b.name,
             "version": "",
             "kind": b.kind,
-            "runs in": "built-in interpreter",
+            "runs in": "curated base environment",
             "build status": "",
             "python": b.python_version,
             "description": b.description,
@@ -100,7 +104,7 @@ def listing() -> None:
             "name": e.name,
             "version": e.version + (" (archived)" if e.archived else ""),
             "kind": e.kind,
-            "runs in": "built-in interpreter" if e.uses_builtin else f"venv {e.spec_hash[:12]}",
+            "runs in": "curated base environment" if e.uses_builtin else f"venv {e.spec_hash[:12]}",
             "build status": e.build_status or "",
             "python": e.python_version or "",
             "description": e.description,
@@ -330,7 +334,9 @@ def _env_detail(name: str, version: str | None) -> None:
         if env.spec_hash:
             _build_panel(env)
         else:
-            st.write("This environment runs in the built-in interpreter: there is nothing to build.")
+            st.write(
+                "This environment runs in the curated base environment: there is nothing to build for it."
+            )
     with manage_tab:
         with st.form("env_update"):
             description = st.text_area("Description", env.description, key="env_description")

@@ -12,6 +12,7 @@ import pytest
 pytest_plugins = ["tests.job_fixtures"]
 
 REPO = Path(__file__).resolve().parents[1]
+BASE_ENV_DIR = REPO / ".tools" / "base-env"
 TEST_DATABASE_URL = os.environ.get("STUDIO_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 STUDIO_ENV = (
     "STUDIO_HOME",
@@ -22,6 +23,7 @@ STUDIO_ENV = (
     "STUDIO_SECRET_KEY",
     "STUDIO_UI_PORT",
     "STUDIO_MLFLOW_PORT",
+    "STUDIO_BASE_ENV_DIR",
 )
 
 
@@ -51,6 +53,8 @@ def studio_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
         monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"
     monkeypatch.setenv("STUDIO_HOME", str(home))
+    # The curated base venv is built once per machine and shared by every test (and test run).
+    monkeypatch.setenv("STUDIO_BASE_ENV_DIR", str(BASE_ENV_DIR))
     reset_caches()
     yield home
     reset_caches()
@@ -118,7 +122,7 @@ class RunningStudio:
         self.log = home.parent / f"studio-up-{uuid.uuid4().hex[:6]}.log"
         home.mkdir(parents=True, exist_ok=True)
         full_env = {k: v for k, v in os.environ.items() if k not in STUDIO_ENV}
-        full_env.update({"STUDIO_HOME": str(home), **(env or {})})
+        full_env.update({"STUDIO_HOME": str(home), "STUDIO_BASE_ENV_DIR": str(BASE_ENV_DIR), **(env or {})})
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "studio.cli", "up", "--ui-port", "0", "--mlflow-port", "0", *args],
             stdout=open(self.log, "wb"),  # noqa: SIM115  (the child keeps writing after this returns)

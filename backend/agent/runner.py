@@ -11,13 +11,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from backend import sandbox
 from backend.db import session_scope
 from backend.db.models import Job, Workspace, utcnow
 from backend.errors import StudioError
 from backend.services import jobs
 from backend.services.jobs import job_dir, transition
 from backend.settings import get_settings
-from backend.statuses import JobStatus
+from backend.statuses import BuildStatus, JobStatus
 from backend.storage import uris
 
 WRAPPER = Path(__file__).with_name("wrapper.py")
@@ -119,38 +120,45 @@ def _prepare_output(workspace: str, name: str, spec: dict[str, Any], folder: Pat
     return str(target)
 
 
-def _environment_python(env: dict[str, Any], job_id: int, folder: Path) -> str:
-    from backend.services import environments
+def _environment_venv(env: dict[str, Any], folder: Path) -> Path:
+    """The venv the job's layer sits on: the curated base, or the environment's own (built if needed)."""
+    from backend.services import base_environment, environments
 
     if not env.get("spec_hash"):
-        system_log(folder, f"environment: {env.get('reason', 'built-in')}")
-        return sys.executable
+        system_log(folder, f"environment: {env.get('reason', 'the curated base environment')}")
+        python = base_environment.ensure(echo=lambda line: system_log(folder, f"base environment: {line}"))
+        return python.parent.parent
     system_log(folder, f"environment {env['reference']}: building or reusing venv {env['spec_hash']}")
     build = environments.build_environment(
         env["spec_hash"], echo=lambda line: system_log(folder, f"build: {line}")
     )
-    if build.status != "Succeeded":
+    if build.status != BuildStatus.SUCCEEDED:
         raise StudioError(f"environment build failed: {build.error or 'see the build log'}")
-    return env["python"]
+    return Path(env["python"]).parent.parent
 
 
 def _process_env(
     row: Job,
-    python: str,
+    layer: Path,
+    venv: Path,
+    folder: Path,
     inputs: dict[str, str],
+    input_uris: dict[str, str],
     outputs: dict[str, str],
     run_id: str,
     experiment_id: str,
     tracking_uri: str,
     extra: dict[str, str],
 ) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_") and k not in ("VIRTUAL_ENV",)}
-    bin_dir = str(Path(python).parent)
-    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "/usr/bin:/bin")
-    if python != sys.executable:
-        env["VIRTUAL_ENV"] = str(Path(python).parent.parent)
+    """What the command sees: the system's locale/proxy/index settings, its paths, MLflow variables."""
+    env = sandbox.inherited_environment()
+    studio_bin = str(Path(sys.prefix) / "bin")  # Studio's own venv is never on a job's PATH
+    system_path = [p for p in env.get("PATH", "/usr/bin:/bin").split(os.pathsep) if p and p != studio_bin]
+    env["PATH"] = os.pathsep.join([str(layer / "bin"), str(venv / "bin"), *system_path])
     env.update(
         {
+            "HOME": str(folder / "home"),
+            "VIRTUAL_ENV": str(layer),
             "PYTHONUNBUFFERED": "1",
             "MLFLOW_TRACKING_URI": tracking_uri,
             "MLFLOW_RUN_ID": run_id,
@@ -158,6 +166,8 @@ def _process_env(
             "MLFLOW_EXPERIMENT_NAME": row.experiment_name,
             "AZUREML_RUN_ID": row.name,
             "AZUREML_EXPERIMENT_NAME": row.experiment_name,
+            # For the in-job `mltable` API: which azureml:// URIs this job may read, and where they are.
+            "STUDIO_JOB_INPUTS": json.dumps({uri: inputs[name] for name, uri in input_uris.items()}),
         }
     )
     env.update({f"AZURE_ML_INPUT_{k}": v for k, v in inputs.items()})
@@ -167,116 +177,161 @@ def _process_env(
 
 
 def prepare(job_id: int) -> subprocess.Popen | None:
-    """Make everything ready, start the wrapper and mark the job Running. Returns the wrapper process."""
-    from backend.agent import tracking
+    """Make everything ready, start the wrapper and mark the job Running. Returns the wrapper process.
 
+    Whatever happens, the job leaves Preparing: Running, or (in the ``finally``) Failed or Canceled."""
     row, workspace = _load(job_id)
     folder = job_dir(workspace, row.name)
     folder.mkdir(parents=True, exist_ok=True)
-    spec = row.spec
+    outcome: tuple[JobStatus, str] | None = (JobStatus.FAILED, "preparing failed: it ended unexpectedly")
     try:
-        system_log(folder, f"preparing job {row.name} on compute {row.compute}")
-        wd = folder / "wd"
-        _materialize_code(workspace, spec.get("code"), wd)
-        python = _environment_python(spec.get("environment") or {}, job_id, folder)
-        _check_not_canceled(job_id)
-        values: dict[str, str | None] = {}
-        input_paths: dict[str, str] = {}
-        for name, value in (spec.get("inputs") or {}).items():
-            if value is None:
-                values[f"inputs.{name}"] = None
-            elif value["kind"] == "literal":
-                values[f"inputs.{name}"] = _literal_text(value["value"])
-            else:
-                input_paths[name] = values[f"inputs.{name}"] = _materialize_input(
-                    workspace, name, value, folder
-                )
-        output_paths = {
-            name: _prepare_output(workspace, name, out, folder)
-            for name, out in (spec.get("outputs") or {}).items()
-        }
-        values.update({f"outputs.{name}": path for name, path in output_paths.items()})
-        values.update(
-            {f"search_space.{k}": _literal_text(v) for k, v in (spec.get("search_space") or {}).items()}
-        )
-        from backend.specs.job import render_command
-
-        command = render_command(spec["command"], values)
-        run_id, experiment_id = row.mlflow_run_id, row.mlflow_experiment_id
-        if not run_id:
-            tags = {
-                "studio.job": row.name,
-                "studio.workspace": workspace,
-                "mlflow.user": "studio",
-                **{k: str(v) for k, v in (row.tags or {}).items()},
-                **(spec.get("mlflow_tags") or {}),
-            }
-            run_id, experiment_id = tracking.create_run(
-                experiment=row.experiment_name, run_name=row.display_name or row.name, tags=tags
-            )
-            with session_scope() as s:
-                s.get(Job, job_id).mlflow_run_id, s.get(Job, job_id).mlflow_experiment_id = (
-                    run_id,
-                    experiment_id,
-                )
-            if spec.get("params"):
-                tracking.log_params(run_id, spec["params"])
-        _check_not_canceled(job_id)
-        env = _process_env(
-            row,
-            python,
-            input_paths,
-            output_paths,
-            run_id,
-            experiment_id,
-            tracking.tracking_uri(),
-            spec.get("environment_variables") or {},
-        )
-        launch = {
-            "command": command,
-            "cwd": str(wd),
-            "env": env,
-            "job": row.name,
-            "wake_socket": str(get_settings().run_dir / "agent.sock"),
-        }
-        (folder / "launch.json").write_text(json.dumps(launch, indent=2))
-        for stale in ("exit_code", "started_at", "wrapper.pid"):
-            (folder / stale).unlink(missing_ok=True)
-        system_log(folder, f"starting: {command}")
-        proc = subprocess.Popen(
-            [sys.executable, str(WRAPPER), str(folder)],
-            start_new_session=True,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            close_fds=True,
-        )
-        (folder / "wrapper.pid").write_text(str(proc.pid))
-        with session_scope() as s:
-            started = transition(s, job_id, (JobStatus.PREPARING,), JobStatus.RUNNING, wrapper_pid=proc.pid)
-        if not started:  # canceled at the last moment
-            kill_group(proc.pid)
-            proc.wait()
-            raise Canceled()
-        return proc
+        proc = _prepare_and_start(job_id, row, workspace, folder)
+        if proc is not None:
+            outcome = None
+            return proc
+        outcome = (JobStatus.CANCELED, "canceled while preparing")
+        return None
     except Canceled:
-        system_log(folder, "canceled while preparing")
-        settle_canceled(job_id)
+        outcome = (JobStatus.CANCELED, "canceled while preparing")
         return None
     except Exception as exc:
         reason = str(exc) if isinstance(exc, StudioError) else f"{type(exc).__name__}: {exc}"
-        system_log(folder, f"preparing failed: {reason}")
-        with session_scope() as s:
-            transition(
-                s,
-                job_id,
-                (JobStatus.PREPARING, JobStatus.CANCEL_REQUESTED),
-                JobStatus.FAILED,
-                end_time=utcnow(),
-                failure_reason=f"preparing failed: {reason}",
-            )
-        _end_mlflow_run(job_id, JobStatus.FAILED)
+        outcome = (JobStatus.FAILED, f"preparing failed: {reason}")
         return None
+    finally:
+        if outcome is not None:
+            _settle_unstarted(job_id, folder, *outcome)
+
+
+def _settle_unstarted(job_id: int, folder: Path, status: JobStatus, reason: str) -> None:
+    system_log(folder, reason)
+    if status == JobStatus.CANCELED:
+        settle_canceled(job_id)
+        return
+    with session_scope() as s:
+        transition(
+            s,
+            job_id,
+            (JobStatus.PREPARING, JobStatus.CANCEL_REQUESTED),
+            JobStatus.FAILED,
+            end_time=utcnow(),
+            failure_reason=reason,
+        )
+    _end_mlflow_run(job_id, JobStatus.FAILED)
+
+
+def _fresh_layer(folder: Path, venv: Path) -> Path:
+    from backend.agent.layer import make_layer
+
+    layer = folder / "venv"
+    if layer.exists():  # prepared before (an agent restart): start from the environment again
+        shutil.rmtree(layer)
+    make_layer(layer, venv)
+    return layer
+
+
+def _prepare_and_start(job_id: int, row: Job, workspace: str, folder: Path) -> subprocess.Popen | None:
+    from backend.agent import tracking
+
+    spec = row.spec
+    system_log(folder, f"preparing job {row.name} on compute {row.compute}")
+    system_log(folder, f"isolation: {sandbox.status().detail}")
+    wd = folder / "wd"
+    _materialize_code(workspace, spec.get("code"), wd)
+    for sub in ("outputs", "logs"):  # the cloud's convention: both exist before the command starts
+        (wd / sub).mkdir(exist_ok=True)
+    (folder / "home").mkdir(exist_ok=True)
+    venv = _environment_venv(spec.get("environment") or {}, folder)
+    layer = _fresh_layer(folder, venv)
+    _check_not_canceled(job_id)
+    values: dict[str, str | None] = {}
+    input_paths: dict[str, str] = {}
+    input_uris: dict[str, str] = {}
+    for name, value in (spec.get("inputs") or {}).items():
+        if value is None:
+            values[f"inputs.{name}"] = None
+        elif value["kind"] == "literal":
+            values[f"inputs.{name}"] = _literal_text(value["value"])
+        else:
+            input_paths[name] = values[f"inputs.{name}"] = _materialize_input(workspace, name, value, folder)
+            if value.get("mode", "ro_mount") != "direct":
+                input_uris[name] = value["uri"]
+    output_paths = {
+        name: _prepare_output(workspace, name, out, folder)
+        for name, out in (spec.get("outputs") or {}).items()
+    }
+    values.update({f"outputs.{name}": path for name, path in output_paths.items()})
+    values.update(
+        {f"search_space.{k}": _literal_text(v) for k, v in (spec.get("search_space") or {}).items()}
+    )
+    from backend.specs.job import render_command
+
+    command = render_command(spec["command"], values)
+    run_id, experiment_id = row.mlflow_run_id, row.mlflow_experiment_id
+    if not run_id:
+        tags = {
+            "studio.job": row.name,
+            "studio.workspace": workspace,
+            "mlflow.user": "studio",
+            **{k: str(v) for k, v in (row.tags or {}).items()},
+            **(spec.get("mlflow_tags") or {}),
+        }
+        run_id, experiment_id = tracking.create_run(
+            experiment=row.experiment_name, run_name=row.display_name or row.name, tags=tags
+        )
+        with session_scope() as s:
+            job = s.get(Job, job_id)
+            job.mlflow_run_id, job.mlflow_experiment_id = run_id, experiment_id
+        if spec.get("params"):
+            tracking.log_params(run_id, spec["params"])
+    _check_not_canceled(job_id)
+    env = _process_env(
+        row,
+        layer,
+        venv,
+        folder,
+        input_paths,
+        input_uris,
+        output_paths,
+        run_id,
+        experiment_id,
+        tracking.tracking_uri(),
+        spec.get("environment_variables") or {},
+    )
+    argv = sandbox.wrap(
+        [shutil.which("bash") or "/bin/sh", "-c", command],
+        writable=[folder, *output_paths.values()],
+        readonly=[venv, *(input_paths[name] for name in input_uris)],
+        cwd=wd,
+    )
+    launch = {
+        "argv": argv,
+        "command": command,
+        "cwd": str(wd),
+        "env": env,
+        "job": row.name,
+        "wake_socket": str(get_settings().run_dir / "agent.sock"),
+    }
+    (folder / "launch.json").write_text(json.dumps(launch, indent=2))
+    for stale in ("exit_code", "started_at", "wrapper.pid"):
+        (folder / stale).unlink(missing_ok=True)
+    system_log(folder, f"starting: {command}")
+    proc = subprocess.Popen(
+        [sys.executable, str(WRAPPER), str(folder)],
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        close_fds=True,
+    )
+    (folder / "wrapper.pid").write_text(str(proc.pid))
+    with session_scope() as s:
+        started = transition(s, job_id, (JobStatus.PREPARING,), JobStatus.RUNNING, wrapper_pid=proc.pid)
+    if not started:  # canceled at the last moment
+        kill_group(proc.pid)
+        proc.wait()
+        raise Canceled()
+    return proc
 
 
 def _literal_text(value: Any) -> str:

@@ -5,6 +5,10 @@ session, so the wrapper and everything the command starts share one process grou
 (cancel, timeout) stops it all. The wrapper outlives an agent restart; the files it writes let a new agent
 adopt it, or settle the job if it ended meanwhile.
 
+The agent writes the whole command line into ``launch.json`` (``argv``): normally ``bwrap ... -- bash -c
+<command>`` (``backend.sandbox``), so the wrapper itself stays outside the sandbox and keeps writing the
+log and exit code where the job cannot tamper with other jobs' files.
+
 Files in the job folder: ``launch.json`` (read), ``wrapper.pid``, ``started_at``, ``exit_code``
 (``{"code": int, "ended_at": iso}``), ``user_logs/std_log.txt``. When the command ends the wrapper
 sends a datagram to the agent's wake-up socket so the job is settled at once.
@@ -31,12 +35,12 @@ def main(job_folder: str) -> int:
     logs = folder / "user_logs"
     logs.mkdir(parents=True, exist_ok=True)
     _write_atomic(folder / "wrapper.pid", str(os.getpid()))
-    shell = shutil.which("bash") or "/bin/sh"
+    argv = launch.get("argv") or [shutil.which("bash") or "/bin/sh", "-c", launch["command"]]
     with open(logs / "std_log.txt", "ab", buffering=0) as log:
         _write_atomic(folder / "started_at", datetime.now(UTC).isoformat())
         try:
             proc = subprocess.Popen(
-                [shell, "-c", launch["command"]],
+                argv,
                 cwd=launch["cwd"],
                 env=launch["env"],
                 stdout=log,

@@ -1,4 +1,4 @@
-"""Environments: versioned runtimes. Curated and image-only ones run in Studio's own interpreter; one with
+"""Environments: versioned runtimes. Curated and image-only ones run in the curated base venv; one with
 Python packages becomes a uv-built virtual environment, cached by the hash of its resolved spec.
 
 Conda packages are translated to pip: a table maps the common ones (``scikit-learn=1.5`` becomes
@@ -44,7 +44,7 @@ BUILD_TIMEOUT_S = 1800  # a whole build (venv + install) before it is killed
 BUILD_WAIT_POLL_S = 0.5  # how often a waiting process looks at a build another process runs
 BUILD_STALE_GRACE_S = 30  # a Building row without a live builder is taken over after this long
 LOG_TAIL_LINES = 25
-SPEC_FORMAT = 1  # part of every spec hash: bump it when the build recipe changes
+SPEC_FORMAT = 2  # part of every spec hash: bump it when the build recipe changes
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
 NAME_RULE = "1 to 255 characters: letters, digits, '-', '_' and '.', starting with a letter or digit"
@@ -53,7 +53,7 @@ CURATED_PREFIX = "azureml-"
 ANONYMOUS_NAME = "CliV2AnonymousEnvironment"
 
 BUILTIN_NAME = "Built-in"
-BUILTIN_PACKAGES = ("numpy", "scipy", "pandas", "scikit-learn", "matplotlib", "mlflow")
+BUILTIN_PACKAGES = ("numpy", "scipy", "pandas", "scikit-learn", "matplotlib", "mlflow")  # as the page says
 # A few curated cloud names, listed so people see they resolve here (every AzureML-* name does).
 CURATED_ENVIRONMENTS: dict[str, str] = {
     "AzureML-sklearn-1.5": "cloud curated: scikit-learn 1.5",
@@ -210,6 +210,7 @@ class BuiltinEnvironment(BaseModel):
     python: str
     python_version: str
     packages: dict[str, str]
+    ready: bool = True
 
 
 class EnvironmentForm(BaseModel):
@@ -238,31 +239,25 @@ def _python_version() -> str:
     return ".".join(str(p) for p in sys.version_info[:3])
 
 
-@lru_cache
-def _builtin_packages() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for name in BUILTIN_PACKAGES:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            try:
-                found[name] = version(f"{name}-skinny")
-            except PackageNotFoundError:
-                found[name] = "missing"
-    return found
-
-
 def builtin_environment() -> BuiltinEnvironment:
-    """Studio's own interpreter: what curated and image-only environments run in."""
+    """The curated base environment: what curated and image-only environments run in."""
+    from backend.services import base_environment
+
+    base = base_environment.describe()
+    state = (
+        "built"
+        if base.ready
+        else ("being built" if base.building else "built by the first job that needs it")
+    )
     return BuiltinEnvironment(
         name=BUILTIN_NAME,
         kind="built-in",
-        description="The interpreter Studio runs in; curated and image-only environments use it.",
-        python=sys.executable,
-        python_version=_python_version(),
-        packages=_builtin_packages(),
+        description="The curated base environment: a virtual environment Studio builds once with uv "
+        f"({state}); curated and image-only environments run in it, each job in a layer of its own.",
+        python=base.python,
+        python_version=base.python_version,
+        packages=base.packages,
+        ready=base.ready,
     )
 
 
@@ -277,7 +272,7 @@ def list_builtin_environments() -> list[BuiltinEnvironment]:
 
 
 def _builtin_summary() -> str:
-    return f"Studio's interpreter, Python {_python_version()}, with {', '.join(BUILTIN_PACKAGES)}"
+    return f"the curated base environment: Python {_python_version()} with {', '.join(BUILTIN_PACKAGES)}"
 
 
 def is_curated(name: str) -> bool:
@@ -909,8 +904,10 @@ def parse_environment_reference(reference: str) -> tuple[str | None, str, str | 
 
 
 def _builtin_resolution(name: str, version: str | None, reason: str) -> ResolvedEnvironment:
+    from backend.services import base_environment
+
     return ResolvedEnvironment(
-        python=sys.executable, reason=reason, spec_hash=None, name=name, version=version
+        python=str(base_environment.python()), reason=reason, spec_hash=None, name=name, version=version
     )
 
 
@@ -1226,6 +1223,8 @@ def _run_build(spec_hash: str, echo: Callable[[str], None] | None) -> Environmen
             requirements = list(spec.requirements)
             if not _has_mlflow(requirements):
                 requirements.append("mlflow-skinny")  # jobs log with MLflow: it is always there
+            if not any(re.match(r"^pip(?![\w.-])", r) for r in requirements):
+                requirements.append("pip")  # so a command can add packages to its job's own layer
             (folder / "requirements.txt").write_text("\n".join(requirements) + "\n", encoding="utf-8")
             (folder / "spec.json").write_text(
                 json.dumps({"python": spec.python, "requirements": spec.requirements}, indent=2),
@@ -1234,7 +1233,7 @@ def _run_build(spec_hash: str, echo: Callable[[str], None] | None) -> Environmen
             say("# requirements: " + (", ".join(requirements)))
             shutil.rmtree(venv, ignore_errors=True)
             uv = _uv_bin()
-            _run([uv, "venv", "--no-python-downloads", "--python", python, str(venv)], say, "uv venv")
+            _run([uv, "venv", "--no-python-downloads", "--python", python, str(venv)], say, "uv venv", folder)
             _run(
                 [
                     uv,
@@ -1248,10 +1247,11 @@ def _run_build(spec_hash: str, echo: Callable[[str], None] | None) -> Environmen
                 ],
                 say,
                 "uv pip install",
+                folder,
             )
             # Cheaper than importing it (about a second): MLflow must be installed for jobs to log.
             check = "import importlib.util as u, sys; sys.exit(u.find_spec('mlflow') is None)"
-            _run([str(_venv_python(venv)), "-c", check], say, "the check that MLflow is installed")
+            _run([str(_venv_python(venv)), "-c", check], say, "the check that MLflow is installed", folder)
             status = BuildStatus.SUCCEEDED
             say(f"# Succeeded in {time.monotonic() - started:.1f}s")
         except StudioError as exc:
@@ -1273,41 +1273,22 @@ def _has_mlflow(requirements: list[str]) -> bool:
 
 
 def _uv_bin() -> str:
+    from backend.services.base_environment import BaseEnvironmentError, uv_bin
+
     try:
-        import uv
-
-        return uv.find_uv_bin()
-    except (ImportError, FileNotFoundError):
-        found = shutil.which("uv")
-        if not found:
-            raise _BuildFailed("the 'uv' program is not installed (pip install uv)") from None
-        return found
+        return uv_bin()
+    except BaseEnvironmentError as exc:
+        raise _BuildFailed(str(exc)) from None
 
 
-def _run(argv: list[str], say: Callable[[str], None], what: str) -> None:
-    say("$ " + " ".join(argv))
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")}
-    env.update({"UV_PYTHON_DOWNLOADS": "never", "UV_NO_PROGRESS": "1", "NO_COLOR": "1"})
-    proc = subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        env=env,
-        text=True,
-        errors="replace",
-    )
-    timer = threading.Timer(BUILD_TIMEOUT_S, proc.kill)
-    timer.start()
+def _run(argv: list[str], say: Callable[[str], None], what: str, folder: Path) -> None:
+    """A build step, sandboxed: it may write only the build's folder (and uv's cache)."""
+    from backend.services.base_environment import BaseEnvironmentError, run_tool
+
     try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            say(line.rstrip("\n"))
-        code = proc.wait()
-    finally:
-        timer.cancel()
-    if code != 0:
-        raise _BuildFailed(f"{what} exited with code {code}")
+        run_tool(argv, say, what, writable=[folder], timeout_s=BUILD_TIMEOUT_S)
+    except BaseEnvironmentError as exc:
+        raise _BuildFailed(str(exc)) from None
 
 
 # -------------------------------------------------------------------------------------------- pythons

@@ -53,3 +53,17 @@ def mlflow_tracking_uri() -> str | None:
         return settings.mlflow_uri
     info = current_runtime()
     return info.mlflow_uri if info else None
+
+
+class Isolation(BaseModel):
+    """How user code is kept apart from Studio on this machine (the Compute page and job logs say it)."""
+
+    sandboxed: bool
+    detail: str
+
+
+def isolation() -> Isolation:
+    from backend import sandbox
+
+    found = sandbox.status()
+    return Isolation(sandboxed=found.available, detail=found.detail)

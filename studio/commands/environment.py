@@ -31,7 +31,7 @@ LIST_COLUMNS = ["name", "version", "kind", "runs_in", "build_status", "image", "
 
 def _record(env, build) -> dict:
     data = env.model_dump(mode="json")
-    data["runs_in"] = "built-in interpreter" if env.uses_builtin else f"venv {env.spec_hash[:12]}"
+    data["runs_in"] = "curated base environment" if env.uses_builtin else f"venv {env.spec_hash[:12]}"
     if build is not None:
         data["build"] = build.model_dump(mode="json", include={"status", "python", "log_path", "finished_at"})
         data["build_error"] = build.error

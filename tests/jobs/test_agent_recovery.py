@@ -9,31 +9,27 @@ import pytest
 from backend.services import jobs, open_session
 from tests.job_fixtures import AgentProcess, log_of, submit, wait
 
+# Every start of the command appends a line to the job's log (a second run of the job would add another).
 SLEEPER = """
-    command: echo "start $AZUREML_RUN_ID" >> {ledger} && sleep {seconds} && echo "done $AZUREML_RUN_ID"
+    command: echo "start $AZUREML_RUN_ID" && sleep {seconds} && echo "done $AZUREML_RUN_ID"
     environment: azureml:AzureML-sklearn-1.5@latest
 """
 
 
-def _ledger_counts(ledger) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for line in ledger.read_text().splitlines():
-        counts[line.split()[1]] = counts.get(line.split()[1], 0) + 1
-    return counts
+def _starts(names: list[str]) -> dict[str, int]:
+    return {name: log_of(name).count(f"start {name}") for name in names}
 
 
 def test_sigkill_of_the_agent_loses_nothing_and_runs_nothing_twice(tmp_path, agent, studio_home):
-    ledger = tmp_path / "ledger.txt"
-    ledger.touch()
-    names = [submit(tmp_path / f"j{i}", SLEEPER.format(ledger=ledger, seconds=3)).name for i in range(3)]
+    names = [submit(tmp_path / f"j{i}", SLEEPER.format(seconds=3)).name for i in range(3)]
     # Serverless runs one job per core (2 here): the first two run, the third waits.
     wait(names[0], until=lambda j: j.status == "Running" and j.start_time is not None)
     agent.kill()
     time.sleep(1)
-    AgentProcess(studio_home).start()
+    agent.start()
     done = [wait(name, timeout_s=120) for name in names]
     assert [j.status for j in done] == ["Completed"] * 3, [j.failure_reason for j in done]
-    assert _ledger_counts(ledger) == dict.fromkeys(names, 1)
+    assert _starts(names) == dict.fromkeys(names, 1)
     for name in names:
         assert f"done {name}" in log_of(name)
         statuses = [h[0] for h in wait(name).history]
@@ -46,7 +42,7 @@ def test_a_job_that_ended_while_the_agent_was_away_is_settled_on_restart(tmp_pat
     agent.kill()
     time.sleep(2.5)
     assert wait(job.name, until=lambda j: True).status == "Running"  # nobody settled it yet
-    AgentProcess(studio_home).start()
+    agent.start()
     done = wait(job.name)
     assert done.status == "Completed" and "finished-alone" in log_of(job.name)
 
@@ -58,7 +54,7 @@ def test_a_job_whose_process_vanished_fails_with_that_reason(tmp_path, agent, st
         pid = jobs.get_job_row(session=s, workspace="default", name=job.name).wrapper_pid
     agent.kill()
     os.killpg(pid, signal.SIGKILL)  # the wrapper dies without writing an exit code
-    AgentProcess(studio_home).start()
+    agent.start()
     done = wait(job.name)
     assert running.status == "Running"
     assert done.status == "Failed" and "vanished" in done.failure_reason
@@ -66,15 +62,13 @@ def test_a_job_whose_process_vanished_fails_with_that_reason(tmp_path, agent, st
 
 def test_two_agents_never_run_the_same_job(tmp_path, agent, studio_home):
     second = AgentProcess(studio_home).start()
-    ledger = tmp_path / "ledger.txt"
-    ledger.touch()
-    names = [submit(tmp_path / f"j{i}", SLEEPER.format(ledger=ledger, seconds=0)).name for i in range(6)]
+    names = [submit(tmp_path / f"j{i}", SLEEPER.format(seconds=0)).name for i in range(6)]
     try:
         done = [wait(name, timeout_s=120) for name in names]
     finally:
         second.stop()
     assert [j.status for j in done] == ["Completed"] * 6
-    assert _ledger_counts(ledger) == dict.fromkeys(names, 1)
+    assert _starts(names) == dict.fromkeys(names, 1)
 
 
 def test_cancel_while_preparing_stops_before_the_command(tmp_path, agent):

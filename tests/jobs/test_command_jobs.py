@@ -225,9 +225,15 @@ def test_a_failing_command_fails_with_its_exit_code_and_log_tail(tmp_path, track
     assert MlflowClient(tracking).get_run(done.mlflow_run_id).info.status == "FAILED"
 
 
-def _child_pid(name: str) -> int:
+def _child_pid(name: str, seconds: str) -> int:
+    """The host pid of the job's ``sleep <seconds>`` (inside its sandbox it has another pid)."""
+    import psutil
+
     wait(name, until=lambda j: "pid=" in log_of(name))
-    return int(log_of(name).split("pid=")[1].split()[0])
+    for proc in psutil.process_iter(["cmdline"]):
+        if proc.info["cmdline"] == ["sleep", seconds]:
+            return proc.pid
+    raise AssertionError(f"no 'sleep {seconds}' process is running for job {name}")
 
 
 def _alive(pid: int) -> bool:
@@ -243,11 +249,11 @@ def test_cancel_while_running_kills_the_whole_process_group(tmp_path):
     job = submit(
         tmp_path,
         """
-        command: sleep 300 & echo "pid=$!" && wait
+        command: sleep 300.17 & echo "pid=$!" && wait
         environment: azureml:AzureML-sklearn-1.5@latest
     """,
     )
-    grandchild = _child_pid(job.name)
+    grandchild = _child_pid(job.name, "300.17")
     with open_session() as s:
         assert jobs.cancel_job(session=s, workspace="default", name=job.name).status == "CancelRequested"
     done = wait(job.name)
@@ -259,13 +265,13 @@ def test_timeout_stops_the_job_and_says_why(tmp_path):
     job = submit(
         tmp_path,
         """
-        command: sleep 120 & echo "pid=$!" && wait
+        command: sleep 120.31 & echo "pid=$!" && wait
         environment: azureml:AzureML-sklearn-1.5@latest
         limits:
           timeout: 2
     """,
     )
-    grandchild = _child_pid(job.name)
+    grandchild = _child_pid(job.name, "120.31")
     done = wait(job.name, timeout_s=30)
     assert done.status == "Failed" and done.failure_reason.startswith("timeout")
     assert not _alive(grandchild)

@@ -10,6 +10,7 @@ from backend.services import (
     ConflictError,
     NotFoundError,
     ValidationError,
+    base_environment,
     environments,
     open_session,
     workspaces,
@@ -167,7 +168,7 @@ def test_a_docker_build_context_is_recorded_and_runs_in_the_builtin_environment(
         "dockerfile_path": "Dockerfile",
     }
     assert env.uses_builtin and "docker build context" in env.reason
-    assert _resolve("docker-env:1").python == sys.executable
+    assert _resolve("docker-env:1").python == str(base_environment.python())
 
 
 @pytest.mark.parametrize(
@@ -299,7 +300,7 @@ def test_a_requirements_file_is_read_line_by_line(tmp_path):
 )
 def test_curated_names_resolve_to_the_builtin_interpreter_with_a_reason(reference):
     resolved = _resolve(reference)
-    assert resolved.python == sys.executable and resolved.spec_hash is None
+    assert resolved.python == str(base_environment.python()) and resolved.spec_hash is None
     assert "curated cloud environment" in resolved.reason and "built-in environment" in resolved.reason
     assert "scikit-learn" in resolved.reason and "mlflow" in resolved.reason
 
@@ -307,7 +308,7 @@ def test_curated_names_resolve_to_the_builtin_interpreter_with_a_reason(referenc
 def test_image_only_environments_resolve_to_the_builtin_interpreter():
     _create("img-env", image="mcr.microsoft.com/azureml/curated/sklearn-1.5:3")
     resolved = _resolve("azureml:img-env:1")
-    assert resolved.python == sys.executable
+    assert resolved.python == str(base_environment.python())
     assert "names only image" in resolved.reason and "does not run containers" in resolved.reason
 
 

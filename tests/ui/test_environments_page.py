@@ -47,7 +47,7 @@ def test_the_list_shows_builtin_curated_and_custom_environments(app):
     assert kinds["AzureML-sklearn-1.5"] == "curated"
     assert kinds["img-env"] == kinds["pkg-env"] == "custom"
     runs_in = dict(zip(frame["name"], frame["runs in"], strict=True))
-    assert runs_in["img-env"] == "built-in interpreter" and runs_in["pkg-env"].startswith("venv ")
+    assert runs_in["img-env"] == "curated base environment" and runs_in["pkg-env"].startswith("venv ")
     status = dict(zip(frame["name"], frame["build status"], strict=True))
     assert status["pkg-env"] == "NotStarted"
     packages = _packages_table(at)

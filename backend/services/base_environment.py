@@ -1,0 +1,267 @@
+"""The curated base environment: the venv that curated and image-only environments run in.
+
+Studio's own interpreter is Studio's alone (DESIGN.md, Isolation): user code never runs in it. Curated
+cloud environments (``AzureML-sklearn-1.5`` and every other ``AzureML-*`` name), image-only environments
+and jobs that name none run in one base venv that Studio builds once with uv: what the cloud's curated
+scikit-learn environment carries (numpy, scipy, pandas, scikit-learn, matplotlib, MLflow, plus pyarrow,
+PyYAML and pip), pinned to the versions Studio itself runs, so a job's MLflow client always matches the
+tracking server. Each job then adds a thin layer of its own on top (``backend.agent.layer``).
+
+The venv lives in ``STUDIO_HOME/envs/base/<hash>/`` (or ``STUDIO_BASE_ENV_DIR/<hash>/``, which several
+studios on one machine, or a test run, can share), named by the hash of its package list. It is built
+under an exclusive file lock, so processes that need it at the same time build it once; a ``ready``
+marker written last says the build finished.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from backend import sandbox
+from backend.errors import StudioError
+from backend.settings import get_settings
+
+# What the cloud's curated scikit-learn environment gives user code; pip so a command can add packages
+# to its own layer; pyarrow and PyYAML for the `mltable` API (backend/runtime).
+PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "scikit-learn", "matplotlib", "mlflow", "pyyaml", "pip")
+FORMAT = 1  # part of the hash: bump it when the recipe changes
+BUILD_TIMEOUT_S = 1800
+LOG_TAIL_LINES = 25
+
+
+class BaseEnvironmentError(StudioError):
+    pass
+
+
+class BaseEnvironment(BaseModel):
+    """The base venv as pages and logs show it."""
+
+    spec_hash: str
+    folder: str
+    python: str
+    python_version: str
+    packages: dict[str, str]
+    ready: bool
+    building: bool
+    log_path: str
+
+
+def _studio_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return version(f"{name}-skinny") if name == "mlflow" else ""
+
+
+@lru_cache
+def packages() -> dict[str, str]:
+    """Package -> the version Studio runs (and so the base venv gets)."""
+    return {name: _studio_version(name) for name in PACKAGES}
+
+
+def requirements() -> list[str]:
+    return [f"{name}=={version}" if version else name for name, version in packages().items()]
+
+
+def _python_version() -> str:
+    return ".".join(str(p) for p in sys.version_info[:3])
+
+
+@lru_cache
+def spec_hash() -> str:
+    spec = {"format": FORMAT, "python": _python_version(), "requirements": requirements()}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def root() -> Path:
+    settings = get_settings()
+    return settings.base_env_dir or settings.home / "envs" / "base"
+
+
+def folder() -> Path:
+    return root() / spec_hash()
+
+
+def venv() -> Path:
+    return folder() / "venv"
+
+
+def python() -> Path:
+    return venv() / "bin" / "python"
+
+
+def is_ready() -> bool:
+    return (folder() / "ready").is_file() and python().exists()
+
+
+def _is_building() -> bool:
+    """Another process holds the build lock now."""
+    lock = root() / f"{spec_hash()}.lock"
+    if not lock.exists():
+        return False
+    with open(lock, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+def describe() -> BaseEnvironment:
+    ready = is_ready()
+    return BaseEnvironment(
+        spec_hash=spec_hash(),
+        folder=str(folder()),
+        python=str(python()),
+        python_version=_python_version(),
+        packages=packages(),
+        ready=ready,
+        building=not ready and _is_building(),
+        log_path=str(folder() / "build.log"),
+    )
+
+
+@contextmanager
+def _build_lock() -> Iterator[None]:
+    root().mkdir(parents=True, exist_ok=True)
+    with open(root() / f"{spec_hash()}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # waits while another process builds
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure(echo: Callable[[str], None] | None = None) -> Path:
+    """The base venv's python, built first if needed (once, whoever asks first; others wait for it)."""
+    if is_ready():
+        return python()
+    if echo:
+        echo(f"building the curated base environment {spec_hash()} (once; later jobs reuse it)")
+    with _build_lock():
+        if not is_ready():
+            _build(echo)
+    return python()
+
+
+def _build(echo: Callable[[str], None] | None) -> None:
+    target = folder()
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    log_path = target / "build.log"
+    started = time.monotonic()
+    with open(log_path, "w", encoding="utf-8") as log:
+
+        def say(line: str) -> None:
+            log.write(line + "\n")
+            log.flush()
+            if echo:
+                echo(line)
+
+        say(f"# Studio curated base environment {spec_hash()}: Python {_python_version()}")
+        say("# requirements: " + ", ".join(requirements()))
+        (target / "requirements.txt").write_text("\n".join(requirements()) + "\n", encoding="utf-8")
+        uv = uv_bin()
+        interpreter = getattr(sys, "_base_executable", None) or sys.executable
+        try:
+            run_tool(
+                [uv, "venv", "--no-python-downloads", "--python", interpreter, str(venv())],
+                say,
+                "uv venv",
+                writable=[target],
+            )
+            run_tool(
+                [uv, "pip", "install", "--no-python-downloads", "--python", str(python()), "-r",
+                 str(target / "requirements.txt")],
+                say,
+                "uv pip install",
+                writable=[target],
+            )  # fmt: skip
+        except BaseEnvironmentError as exc:
+            say(f"Build failed: {exc}")
+            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:])
+            raise BaseEnvironmentError(
+                f"the curated base environment could not be built ({exc}); last lines of {log_path}:\n{tail}"
+            ) from None
+        say(f"# Succeeded in {time.monotonic() - started:.1f}s")
+    (target / "ready").write_text(json.dumps(packages(), indent=2))
+
+
+def uv_bin() -> str:
+    try:
+        import uv
+
+        return uv.find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        found = shutil.which("uv")
+        if not found:
+            raise BaseEnvironmentError("the 'uv' program is not installed (pip install uv)") from None
+        return found
+
+
+def uv_cache_dir() -> Path:
+    """Where uv keeps downloads; builds bind it writable into their sandbox."""
+    configured = os.environ.get("UV_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "uv"
+
+
+def run_tool(
+    argv: list[str],
+    say: Callable[[str], None],
+    what: str,
+    *,
+    writable: list[Path],
+    timeout_s: float = BUILD_TIMEOUT_S,
+) -> None:
+    """Run a build tool (uv) sandboxed, its output line by line to ``say``; raise when it fails."""
+    import threading
+
+    say("$ " + " ".join(argv))
+    env = sandbox.inherited_environment()
+    env["HOME"] = str(Path.home())  # uv reads its configuration there (read-only in the sandbox)
+    env.update({"UV_PYTHON_DOWNLOADS": "never", "UV_NO_PROGRESS": "1", "NO_COLOR": "1"})
+    # Inside the sandbox the cache and the venv are different mounts: hard links cannot cross them.
+    env.setdefault("UV_LINK_MODE", "copy")
+    cache = uv_cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    env["UV_CACHE_DIR"] = str(cache)
+    command = sandbox.wrap(argv, writable=[*writable, cache])
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        text=True,
+        errors="replace",
+    )
+    timer = threading.Timer(timeout_s, proc.kill)
+    timer.start()
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            say(line.rstrip("\n"))
+        code = proc.wait()
+    finally:
+        timer.cancel()
+    if code != 0:
+        raise BaseEnvironmentError(f"{what} exited with code {code}")
