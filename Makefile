@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export STUDIO_HOME ?= $(CURDIR)/.studio
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format clean sandbox
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +19,21 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	@touch $(VENV)/.installed $@
 
 ## make run: install, prepare STUDIO_HOME with the demo workspace, start Studio (UI on :8501)
-run: $(VENV)/.installed
+run: $(VENV)/.installed sandbox
 	$(BIN)/studio demo
 	$(BIN)/studio up
+
+# Jobs run sandboxed with bubblewrap (Debian's package); without it they run unsandboxed, and say so.
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing bubblewrap (job sandbox) ..."; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
+	      { apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; }; \
+	  else \
+	    echo "bubblewrap is missing: jobs will run unsandboxed (install it: sudo apt-get install bubblewrap)"; \
+	  fi; }
 
 ## make test: install the dev extra and system parts the tests use, lint, run the whole suite
 test: $(VENV)/.dev-installed

@@ -160,3 +160,27 @@ class RunningStudio:
                 self.proc.kill()
                 self.proc.wait()
         return self.proc.returncode
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The run fails when a process that a test started is still alive at its end (and is then killed)."""
+    if hasattr(session.config, "workerinput"):
+        return  # an xdist worker: the controller checks once every worker has finished
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None:
+        return
+    from tests import leftovers
+
+    root = str(factory.getbasetemp())
+    left = leftovers.wait_for_none(root)
+    if not left:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = leftovers.describe(left)
+    leftovers.kill(left)
+    message = f"{len(lines)} process(es) started by tests were still running (now killed):\n  " + "\n  ".join(
+        lines
+    )
+    if reporter is not None:
+        reporter.write_line(message, red=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

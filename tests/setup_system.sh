@@ -15,6 +15,16 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "chromium is missing: browser tests will be skipped (install it: sudo apt-get install chromium)"
   fi
 fi
+if ! command -v bwrap >/dev/null 2>&1; then
+  if have_root_apt; then
+    echo "installing bubblewrap for the job sandbox ..."
+    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap || \
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap)) >/dev/null \
+      || echo "could not install bubblewrap; sandbox tests will be skipped"
+  else
+    echo "bubblewrap is missing: sandbox tests will be skipped (install it: sudo apt-get install bubblewrap)"
+  fi
+fi
 if [ ! -x .tools/node_modules/.bin/azurite-blob ]; then
   if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
     echo "installing the Azurite storage emulator for the Azure Blob tests ..."
