@@ -168,6 +168,9 @@ def run_up(*, headless: bool, ui_port: int | None, mlflow_port: int | None) -> i
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
     }
     logs = home / "logs"
+    from backend.db import private_file
+
+    private_file(home / "mlflow.db")  # runs, params and metrics: readable by this user only
     sup = Supervisor()
 
     def _on_signal(signum, _frame):

@@ -33,6 +33,7 @@ log = logging.getLogger("studio.agent")
 
 POLL_INTERVAL_S = 1.0
 WORKER_THREADS = 4
+MAX_RECLAIMS = 3  # an own job left Preparing/Finalizing by an internal error is retried this often
 KILL_GRACE_S = 3.0  # SIGTERM first; SIGKILL the group if it is still there after this
 
 
@@ -65,6 +66,7 @@ class Agent:
         self.busy: dict[int, Future] = {}  # job id -> its prepare/finalize task
         self.children: dict[int, subprocess.Popen] = {}  # wrappers this agent started (reaped here)
         self.kill_sent: dict[int, float] = {}
+        self.reclaims: dict[int, int] = {}  # job id -> times this agent took it up again
         self.controllers = _controllers()
         self._sock: socket.socket | None = None
         self.stopping = False
@@ -178,7 +180,8 @@ class Agent:
         runner.kill_group(pid, signal.SIGKILL if (force or late) else signal.SIGTERM)
 
     def _recover_orphans(self) -> None:
-        """Jobs a dead agent was preparing or finalizing: adopt, redo or settle them."""
+        """Jobs left Preparing or Finalizing with nobody working on them: a dead agent's, or ours when
+        the task that had them ended without settling them (an internal error). Adopt, redo or settle."""
         with session_scope() as s:
             rows = s.exec(
                 sql_select(Job).where(
@@ -191,9 +194,9 @@ class Agent:
         for job_id, status, agent_id, name, workspace in orphans:
             if job_id in self.busy or (agent_id != self.id and _agent_alive(agent_id)):
                 continue
-            if agent_id == self.id:
-                continue  # ours, and its task ended: its own transition settles it
             folder = job_dir(workspace, name)
+            if agent_id == self.id and not self._may_reclaim(job_id, status, folder):
+                continue
             with session_scope() as s:
                 if status == JobStatus.FINALIZING:
                     transition(s, job_id, (JobStatus.FINALIZING,), JobStatus.RUNNING, agent_id=self.id)
@@ -210,6 +213,19 @@ class Agent:
                     )
                 else:
                     transition(s, job_id, (JobStatus.PREPARING,), JobStatus.QUEUED, agent_id=None)
+
+    def _may_reclaim(self, job_id: int, status: str, folder) -> bool:
+        """Take up an own job again, or fail it once that has not worked ``MAX_RECLAIMS`` times."""
+        self.reclaims[job_id] = self.reclaims.get(job_id, 0) + 1
+        if self.reclaims[job_id] <= MAX_RECLAIMS:
+            runner.system_log(folder, f"{status.lower()} did not finish; the agent takes the job up again")
+            return True
+        step = "preparing" if status == JobStatus.PREPARING else "finalizing"
+        reason = f"{step} failed {MAX_RECLAIMS} times inside Studio (see the agent's log)"
+        runner.system_log(folder, reason)
+        with session_scope() as s:
+            transition(s, job_id, (status,), JobStatus.FAILED, end_time=utcnow(), failure_reason=reason)
+        return False
 
     def _start_queued(self) -> None:
         with session_scope() as s:
@@ -270,9 +286,9 @@ class Agent:
         from backend.db import ensure_schema
 
         faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <agent pid>` prints every thread's stack
-        # MLflow takes a second or more to import: do it now, so the first job does not wait for it.
-        threading.Thread(target=_warm_up, name="studio-agent-warmup", daemon=True).start()
         ensure_schema()
+        # The curated base environment is built once; start now, so the first job does not wait for it.
+        threading.Thread(target=_build_base, name="studio-agent-base-env", daemon=True).start()
         self._open_wake_socket()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: setattr(self, "stopping", True))
@@ -291,11 +307,13 @@ class Agent:
                 self._sock.close()
 
 
-def _warm_up() -> None:
+def _build_base() -> None:
+    from backend.services import base_environment
+
     try:
-        import mlflow.tracking  # noqa: F401
-    except Exception:  # the first job will say what is wrong
-        pass
+        base_environment.ensure()
+    except Exception:  # the first job that needs it tries again and fails with the build's reason
+        log.exception("the curated base environment could not be built")
 
 
 def _read_pid(folder) -> int | None:

@@ -29,6 +29,10 @@ class Canceled(Exception):
     """The job was canceled while it was being prepared."""
 
 
+class LeftForRecovery(Exception):
+    """The wrapper runs but its start could not be recorded: the agent's recovery adopts it."""
+
+
 def system_log(folder: Path, message: str) -> None:
     (folder / "system_logs").mkdir(parents=True, exist_ok=True)
     with open(folder / "system_logs" / "agent.log", "a") as handle:
@@ -194,6 +198,9 @@ def prepare(job_id: int) -> subprocess.Popen | None:
     except Canceled:
         outcome = (JobStatus.CANCELED, "canceled while preparing")
         return None
+    except LeftForRecovery:
+        outcome = None
+        return None
     except Exception as exc:
         reason = str(exc) if isinstance(exc, StudioError) else f"{type(exc).__name__}: {exc}"
         outcome = (JobStatus.FAILED, f"preparing failed: {reason}")
@@ -325,8 +332,12 @@ def _prepare_and_start(job_id: int, row: Job, workspace: str, folder: Path) -> s
         close_fds=True,
     )
     (folder / "wrapper.pid").write_text(str(proc.pid))
-    with session_scope() as s:
-        started = transition(s, job_id, (JobStatus.PREPARING,), JobStatus.RUNNING, wrapper_pid=proc.pid)
+    try:
+        with session_scope() as s:
+            started = transition(s, job_id, (JobStatus.PREPARING,), JobStatus.RUNNING, wrapper_pid=proc.pid)
+    except Exception as exc:
+        system_log(folder, f"could not record the start ({exc}); the agent adopts the running job")
+        raise LeftForRecovery() from exc
     if not started:  # canceled at the last moment
         kill_group(proc.pid)
         proc.wait()
@@ -435,8 +446,9 @@ def finalize(job_id: int) -> None:
     with session_scope() as s:
         if not transition(s, job_id, (JobStatus.RUNNING,), JobStatus.FINALIZING, exit_code=code):
             return
-    status, reason = JobStatus.COMPLETED, None
+    status, reason = JobStatus.FAILED, "finalizing failed: it ended unexpectedly"
     try:
+        status, reason = JobStatus.COMPLETED, None
         if code == 0:
             registered = _register_outputs(workspace, row, folder)
             if registered:
@@ -451,10 +463,15 @@ def finalize(job_id: int) -> None:
     except Exception as exc:
         status, reason = JobStatus.FAILED, f"finalizing failed: {exc}"
         system_log(folder, reason)
-    system_log(folder, f"job ended: {status}" + (f" ({reason.splitlines()[0]})" if reason else ""))
-    _end_mlflow_run(job_id, status, folder)  # before the status: a finished job has a finished run
-    with session_scope() as s:
-        transition(s, job_id, (JobStatus.FINALIZING,), status, end_time=ended_at, failure_reason=reason)
+    finally:  # whatever happened above, the job leaves Finalizing
+        try:
+            system_log(folder, f"job ended: {status}" + (f" ({reason.splitlines()[0]})" if reason else ""))
+            _end_mlflow_run(job_id, status, folder)  # before the status: a finished job has a finished run
+        finally:
+            with session_scope() as s:
+                transition(
+                    s, job_id, (JobStatus.FINALIZING,), status, end_time=ended_at, failure_reason=reason
+                )
 
 
 def fail_running(job_id: int, reason: str) -> None:

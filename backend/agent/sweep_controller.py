@@ -4,15 +4,23 @@ It starts the sweep's MLflow run, reads each trial's primary metric as it is log
 early-termination policy, keeps ``max_concurrent_trials`` trials going until ``max_total_trials``, the
 sweep's ``timeout`` or the end of a grid, and settles the sweep. All it knows is in the database
 (the sweep row's spec and state, the trial rows), so a restarted agent resumes where the last one was.
+
+Each pass reads in one short transaction, does its slow work (MLflow over HTTP, sampling) holding
+nothing, and writes what changed in another short transaction; a pass with nothing to do writes
+nothing. So a sweep whose trials wait for compute costs a read per pass, and never holds the
+database's write lock while it waits on the network.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
 import time
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select
 
 from backend.db import session_scope
@@ -25,7 +33,35 @@ from backend.sweep.space import parse_space
 
 log = logging.getLogger("studio.agent.sweep")
 METRIC_POLL_S = 1.0  # how often running trials' metrics are read from MLflow
+TRIALS_PER_PASS = 32  # at most this many trials are queued in one pass (one short transaction)
 _last_poll: dict[int, float] = {}
+
+
+@dataclass(frozen=True)
+class _Trial:
+    """What the controller needs of a trial row, read once per pass."""
+
+    id: int
+    name: str
+    status: str
+    run_id: str | None
+    cancel_requested: bool
+
+
+@dataclass(frozen=True)
+class _Sweep:
+    id: int
+    name: str
+    workspace: str
+    status: str
+    spec: dict[str, Any]
+    state: dict[str, Any]
+    start_time: datetime | None
+    trials: list[_Trial]
+
+    @property
+    def active(self) -> list[_Trial]:
+        return [t for t in self.trials if t.status not in TERMINAL]
 
 
 def step(agent) -> None:
@@ -38,84 +74,122 @@ def step(agent) -> None:
             log.exception("sweep step failed", extra={"job": sweep_id})
 
 
+def _read(sweep_id: int) -> _Sweep:
+    with session_scope() as s:
+        row = s.get(Job, sweep_id)
+        children = s.exec(select(Job).where(Job.parent_id == sweep_id).order_by(col(Job.id))).all()
+        return _Sweep(
+            id=row.id,
+            name=row.name,
+            workspace=s.get(Workspace, row.workspace_id).name,
+            status=row.status,
+            spec=row.spec,
+            state=copy.deepcopy(dict(row.state or {})),
+            start_time=row.start_time,
+            trials=[
+                _Trial(c.id, c.name, c.status, c.mlflow_run_id, bool(c.cancel_requested)) for c in children
+            ],
+        )
+
+
 def _metric_history(run_id: str, metric: str) -> list[float]:
     from backend.agent import tracking
 
-    history = tracking.client().get_metric_history(run_id, metric)
-    return [m.value for m in sorted(history, key=lambda m: (m.step, m.timestamp))]
+    return tracking.metric_history(run_id, metric)
 
 
 def _advance(sweep_id: int) -> None:
+    sweep = _read(sweep_id)
+    if sweep.status == JobStatus.QUEUED:
+        _start(sweep)
+        return
+    if sweep.status == JobStatus.CANCEL_REQUESTED:
+        with session_scope() as s:
+            for trial in sweep.active:
+                jobs.cancel_job(session=s, workspace=sweep.workspace, name=trial.name)
+        if not sweep.active:
+            _finish(sweep, JobStatus.CANCELED, "canceled by the user")
+        return
+
+    state = copy.deepcopy(sweep.state)
+    spec, limits = sweep.spec, sweep.spec["limits"]
+    _read_curves(state, sweep.trials, spec["objective"]["primary_metric"], sweep.id)  # HTTP, no session
+    decisions = _decide(sweep, state)
+    timed_out = (
+        limits.get("timeout")
+        and sweep.start_time
+        and utcnow() - _aware(sweep.start_time) > timedelta(seconds=limits["timeout"])
+        and not state.get("stopped")
+    )
+    if timed_out:
+        state["stopped"] = f"the sweep reached its timeout ({limits['timeout']} s)"
+    canceling = {d["trial"] for d in decisions} | ({t.name for t in sweep.active} if timed_out else set())
+    running = len([t for t in sweep.active if t.name not in canceling])
+    new_trials = [] if state.get("stopped") else _sample(sweep, state, running)
+
+    if decisions or timed_out or new_trials or state != sweep.state:
+        with session_scope() as s:  # one short write: cancels, new trials, state
+            row = s.get(Job, sweep.id)
+            for decision in decisions:
+                _cancel_by_policy(s, sweep.workspace, decision)
+                state.setdefault("decisions", []).append(decision)
+            if timed_out:
+                for trial in sweep.active:
+                    _cancel_quietly(s, sweep.workspace, trial.name)
+            for index, params in new_trials:
+                child = sweeps.create_trial(s, row, index, params, sweep.workspace)
+                state.setdefault("trials", []).append({"name": child.name, "index": index, "params": params})
+            row.state = state
+            s.add(row)
+
+    # Settle once every trial has ended and no more will start (a pass that just canceled or queued
+    # trials waits for the next one, which sees them end).
+    if new_trials or decisions or timed_out or sweep.active:
+        return
+    if (
+        state.get("stopped")
+        or state.get("exhausted")
+        or len(state.get("trials", [])) >= limits["max_total_trials"]
+    ):
+        if any(t.status == JobStatus.COMPLETED for t in sweep.trials) or not sweep.trials:
+            _finish(_read(sweep.id), JobStatus.COMPLETED, state.get("stopped"))
+        else:
+            _finish(_read(sweep.id), JobStatus.FAILED, "no trial completed")
+
+
+def _aware(moment: datetime) -> datetime:
+    from datetime import UTC
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _start(sweep: _Sweep) -> None:
+    """Create the sweep's MLflow run (no transaction open while MLflow answers), then mark it Running."""
     from backend.agent import tracking
 
     with session_scope() as s:
-        sweep = s.get(Job, sweep_id)
-        workspace = s.get(Workspace, sweep.workspace_id).name
-        if sweep.status == JobStatus.QUEUED:
-            run_id, exp_id = tracking.create_run(
-                experiment=sweep.experiment_name,
-                run_name=sweep.display_name or sweep.name,
-                tags={
-                    "studio.job": sweep.name,
-                    "studio.workspace": workspace,
-                    "studio.type": "sweep",
-                    **{k: str(v) for k, v in (sweep.tags or {}).items()},
-                },
-            )
-            jobs.transition(
-                s,
-                sweep_id,
-                (JobStatus.QUEUED,),
-                JobStatus.RUNNING,
-                start_time=utcnow(),
-                mlflow_run_id=run_id,
-                mlflow_experiment_id=exp_id,
-            )
-            return
-        children = s.exec(select(Job).where(Job.parent_id == sweep_id).order_by(col(Job.id))).all()
-        spec, state = sweep.spec, dict(sweep.state or {})
-        active = [c for c in children if c.status not in TERMINAL]
-
-        if sweep.status == JobStatus.CANCEL_REQUESTED:
-            for child in active:
-                jobs.cancel_job(session=s, workspace=workspace, name=child.name)
-            if not active:
-                _finish(s, sweep, JobStatus.CANCELED, "canceled by the user")
-            return
-
-        _read_curves(state, children, spec["objective"]["primary_metric"], sweep_id)
-        _apply_policy(s, workspace, sweep, state, children)
-
-        limits = spec["limits"]
-        if (
-            limits.get("timeout")
-            and sweep.start_time
-            and utcnow() - sweep.start_time > timedelta(seconds=limits["timeout"])
-            and not state.get("stopped")
-        ):
-            state["stopped"] = f"the sweep reached its timeout ({limits['timeout']} s)"
-            for child in active:
-                jobs.cancel_job(session=s, workspace=workspace, name=child.name)
-
-        if not state.get("stopped"):
-            _start_trials(s, workspace, sweep, state, children)
-
-        sweep.state = state
-        flag_modified(sweep, "state")
-        s.add(sweep)
-        s.flush()
-        children = s.exec(select(Job).where(Job.parent_id == sweep_id)).all()
-        if not [c for c in children if c.status not in TERMINAL] and (
-            state.get("stopped") or state.get("exhausted") or len(children) >= limits["max_total_trials"]
-        ):
-            completed = [c for c in children if c.status == JobStatus.COMPLETED]
-            if completed or not children:
-                _finish(s, sweep, JobStatus.COMPLETED, state.get("stopped"))
-            else:
-                _finish(s, sweep, JobStatus.FAILED, "no trial completed")
+        row = s.get(Job, sweep.id)
+        tags = {
+            "studio.job": row.name,
+            "studio.workspace": sweep.workspace,
+            "studio.type": "sweep",
+            **{k: str(v) for k, v in (row.tags or {}).items()},
+        }
+        experiment, run_name = row.experiment_name, row.display_name or row.name
+    run_id, exp_id = tracking.create_run(experiment=experiment, run_name=run_name, tags=tags)
+    with session_scope() as s:
+        jobs.transition(
+            s,
+            sweep.id,
+            (JobStatus.QUEUED,),
+            JobStatus.RUNNING,
+            start_time=utcnow(),
+            mlflow_run_id=run_id,
+            mlflow_experiment_id=exp_id,
+        )
 
 
-def _read_curves(state: dict, children: list[Job], metric: str, sweep_id: int) -> None:
+def _read_curves(state: dict, trials: list[_Trial], metric: str, sweep_id: int) -> None:
     """Primary-metric values per trial; finished trials are read once more after they end, then kept."""
     curves = state.setdefault("curves", {})
     final = state.setdefault("final", [])
@@ -123,57 +197,83 @@ def _read_curves(state: dict, children: list[Job], metric: str, sweep_id: int) -
     poll_running = now - _last_poll.get(sweep_id, 0) >= METRIC_POLL_S
     if poll_running:
         _last_poll[sweep_id] = now
-    for child in children:
-        if not child.mlflow_run_id or child.name in final:
+    for trial in trials:
+        if not trial.run_id or trial.name in final:
             continue
-        ended = child.status in TERMINAL
-        if ended or (poll_running and child.status in (JobStatus.RUNNING, JobStatus.FINALIZING)):
+        ended = trial.status in TERMINAL
+        if ended or (poll_running and trial.status in (JobStatus.RUNNING, JobStatus.FINALIZING)):
             try:
-                curves[child.name] = _metric_history(child.mlflow_run_id, metric)
+                values = _metric_history(trial.run_id, metric)
             except Exception as exc:  # MLflow briefly unreachable: try again next pass
-                log.warning("cannot read metrics of %s: %s", child.name, exc)
+                log.warning("cannot read metrics of %s: %s", trial.name, exc)
                 continue
+            if values or trial.name in curves:
+                curves[trial.name] = values
             if ended:
-                final.append(child.name)
+                final.append(trial.name)
 
 
-def _apply_policy(s, workspace: str, sweep: Job, state: dict, children: list[Job]) -> None:
+def _decide(sweep: _Sweep, state: dict) -> list[dict[str, Any]]:
+    """The policy's cancel decisions for trials still running (pure: nothing is written here)."""
     policy = make_policy(sweep.spec.get("early_termination"))
     if policy is None:
-        return
+        return []
     order = {t["name"]: t["index"] for t in state.get("trials", [])}
     curves = [
         TrialCurve(
-            c.name,
-            state["curves"].get(c.name, []),
-            running=c.status not in TERMINAL,
-            order=order.get(c.name, 0),
+            t.name,
+            state["curves"].get(t.name, []),
+            running=t.status not in TERMINAL,
+            order=order.get(t.name, 0),
         )
-        for c in children
+        for t in sweep.trials
     ]
+    by_name = {t.name: t for t in sweep.trials}
+    found = []
     for decision in policy.decide(curves, sweep.spec["objective"]["goal"]):
-        child = next(c for c in children if c.name == decision.trial)
-        if child.status in TERMINAL or child.cancel_requested:
+        trial = by_name[decision.trial]
+        if trial.status in TERMINAL or trial.cancel_requested:
             continue
-        record = {
-            "policy": decision.policy,
-            "interval": decision.interval,
-            "reason": decision.reason,
-            "numbers": decision.numbers,
-        }
-        child.state = {**(child.state or {}), "canceled_by": record}
-        child.failure_reason = f"Canceled by the {decision.reason}"
-        s.add(child)
-        s.flush()
-        jobs.cancel_job(session=s, workspace=workspace, name=child.name)
-        state.setdefault("decisions", []).append({"trial": child.name, **record})
-        log.info("trial canceled by policy", extra={"action": "policy_cancel", "job": child.name})
+        found.append(
+            {
+                "trial": trial.name,
+                "policy": decision.policy,
+                "interval": decision.interval,
+                "reason": decision.reason,
+                "numbers": decision.numbers,
+            }
+        )
+    return found
 
 
-def _start_trials(s, workspace: str, sweep: Job, state: dict, children: list[Job]) -> None:
-    spec = sweep.spec
-    limits = spec["limits"]
-    running = sum(1 for c in children if c.status not in TERMINAL)
+def _cancel_by_policy(s, workspace: str, decision: dict[str, Any]) -> None:
+    child = jobs.get_job_row(session=s, workspace=workspace, name=decision["trial"])
+    if child.status in TERMINAL or child.cancel_requested:
+        return
+    record = {k: decision[k] for k in ("policy", "interval", "reason", "numbers")}
+    child.state = {**(child.state or {}), "canceled_by": record}
+    child.failure_reason = f"Canceled by the {decision['reason']}"
+    s.add(child)
+    s.flush()
+    jobs.cancel_job(session=s, workspace=workspace, name=child.name)
+    log.info("trial canceled by policy", extra={"action": "policy_cancel", "job": child.name})
+
+
+def _cancel_quietly(s, workspace: str, name: str) -> None:
+    child = jobs.get_job_row(session=s, workspace=workspace, name=name)
+    if child.status not in TERMINAL:
+        jobs.cancel_job(session=s, workspace=workspace, name=name)
+
+
+def _sample(sweep: _Sweep, state: dict, running: int) -> list[tuple[int, dict[str, Any]]]:
+    """The next trials' (index, sampled values), enough to keep ``max_concurrent_trials`` going."""
+    spec, limits = sweep.spec, sweep.spec["limits"]
+    trials = state.setdefault("trials", [])
+    room = min(
+        limits["max_concurrent_trials"] - running, limits["max_total_trials"] - len(trials), TRIALS_PER_PASS
+    )
+    if room <= 0 or state.get("exhausted"):
+        return []
     space = parse_space(spec["search_space"], algorithm=spec["algorithm"])
     sampler = make_sampler(
         spec["algorithm"],
@@ -182,31 +282,32 @@ def _start_trials(s, workspace: str, sweep: Job, state: dict, children: list[Job
         goal=spec["objective"]["goal"],
         rule=spec.get("rule", "random"),
     )
-    trials = state.setdefault("trials", [])
     history = None
     if spec["algorithm"] == "bayesian":
-        by_name = {c.name: c for c in children}
+        status = {t.name: t.status for t in sweep.trials}
         history = [
             Finished(t["params"], (state["curves"].get(t["name"]) or [None])[-1])
             for t in trials
-            if by_name.get(t["name"]) is not None and by_name[t["name"]].status == JobStatus.COMPLETED
+            if status.get(t["name"]) == JobStatus.COMPLETED
         ]
-    while running < limits["max_concurrent_trials"] and len(trials) < limits["max_total_trials"]:
-        index = len(trials)
+    found = []
+    for index in range(len(trials), len(trials) + room):
         params = sampler.ask(index, history)
         if params is None:
             state["exhausted"] = True
             break
-        child = sweeps.create_trial(s, sweep, index, params, workspace)
-        trials.append({"name": child.name, "index": index, "params": params})
-        running += 1
+        found.append((index, json.loads(json.dumps(params))))
+    return found
 
 
-def _finish(s, sweep: Job, status: str, note: str | None) -> None:
+def _finish(sweep: _Sweep, status: JobStatus, note: str | None) -> None:
+    """Summarise the sweep on its MLflow run (no transaction open meanwhile), then settle it."""
     from backend.agent import tracking
 
-    view = sweeps.get_sweep(session=s, workspace=s.get(Workspace, sweep.workspace_id).name, name=sweep.name)
-    state = dict(sweep.state or {})
+    with session_scope() as s:
+        view = sweeps.get_sweep(session=s, workspace=sweep.workspace, name=sweep.name)
+        run_id = s.get(Job, sweep.id).mlflow_run_id
+    state = dict(sweep.state)
     state.update(
         {
             "best_trial": view.best_trial,
@@ -214,21 +315,22 @@ def _finish(s, sweep: Job, status: str, note: str | None) -> None:
             "compute_saved_s": view.compute_saved_s,
         }
     )
-    if sweep.mlflow_run_id:
+    if run_id:
         try:
             best = next((t for t in view.trials if t.name == view.best_trial), None)
             if best is not None:
-                tracking.log_params(sweep.mlflow_run_id, {f"best.{k}": v for k, v in best.params.items()})
-                tracking.client().log_metric(sweep.mlflow_run_id, f"best_{view.primary_metric}", best.metric)
-            tracking.end_run(sweep.mlflow_run_id, status)
+                tracking.log_params(run_id, {f"best.{k}": v for k, v in best.params.items()})
+                tracking.log_metric(run_id, f"best_{view.primary_metric}", best.metric)
+            tracking.end_run(run_id, status)
         except Exception as exc:
             log.warning("cannot update the sweep's MLflow run: %s", exc)
-    jobs.transition(
-        s,
-        sweep.id,
-        (JobStatus.RUNNING, JobStatus.CANCEL_REQUESTED),
-        status,
-        end_time=utcnow(),
-        state=state,
-        failure_reason=note if status != JobStatus.COMPLETED else None,
-    )
+    with session_scope() as s:
+        jobs.transition(
+            s,
+            sweep.id,
+            (JobStatus.RUNNING, JobStatus.CANCEL_REQUESTED),
+            status,
+            end_time=utcnow(),
+            state=state,
+            failure_reason=note if status != JobStatus.COMPLETED else None,
+        )

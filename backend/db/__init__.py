@@ -16,7 +16,13 @@ from backend.errors import UnavailableError
 from backend.settings import get_settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+# How long a write waits for another process's write lock (SQLite retries within it). The agent never
+# holds the lock across slow work, so a wait this long means something is wrong: say so in one line.
+SQLITE_BUSY_TIMEOUT_MS = 5_000
+BUSY_MESSAGE = (
+    "the studio database is busy: another Studio process held its write lock for over "
+    f"{SQLITE_BUSY_TIMEOUT_MS // 1000} s; try again"
+)
 
 _schema_lock = threading.Lock()
 _schema_ready: set[str] = set()
@@ -40,12 +46,25 @@ def _engine_for(url: str, schema: str | None) -> Engine:
     return _engines[key]
 
 
+def private_file(path: Path) -> None:
+    """Create ``path`` readable by its owner only (mode 0600), or make it so; SQLite's ``-wal`` and
+    ``-shm`` files take the database file's mode."""
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+
+
 def _make_engine(url: str, schema: str | None) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            private_file(Path(parsed.database))
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # WAL lets the UI read while the agent writes
@@ -124,6 +143,10 @@ def ensure_schema() -> None:
         _schema_ready.add(key)
 
 
+def _is_busy(exc: OperationalError) -> bool:
+    return "database is locked" in str(exc.orig or exc) or "database table is locked" in str(exc.orig or exc)
+
+
 @contextmanager
 def session_scope() -> Iterator[Session]:
     """A unit of work: committed when the block ends, rolled back when it raises."""
@@ -132,6 +155,11 @@ def session_scope() -> Iterator[Session]:
         try:
             yield session
             session.commit()
+        except OperationalError as exc:
+            session.rollback()
+            if _is_busy(exc):
+                raise UnavailableError(BUSY_MESSAGE) from None
+            raise
         except BaseException:
             session.rollback()
             raise

@@ -121,3 +121,25 @@ def test_claims_are_atomic_on_both_databases(tmp_path, database, tracking):
     assert len(claimed) == len(set(claimed)) == 2
     with open_session() as s:
         assert {jobs.get_job(session=s, workspace="default", name=n).status for n in names} == {"Preparing"}
+
+
+@pytest.mark.parametrize("left_in", ["Preparing", "Finalizing"])
+def test_the_running_agent_takes_up_its_own_job_left_unsettled(tmp_path, agent, studio_home, left_in):
+    """A task of the agent that ended without settling its job (an internal error: the database busy at
+    the wrong moment, a bug) does not leave the job stuck until a restart: the same agent takes it up."""
+    from sqlalchemy import update
+
+    from backend.db.models import Job
+
+    job = submit(tmp_path, "command: echo settled-once\nenvironment: azureml:AzureML-x@latest\n")
+    done = wait(job.name)
+    assert done.status == "Completed"
+    with open_session() as s:
+        row = jobs.get_job_row(session=s, workspace="default", name=job.name)
+        s.exec(update(Job).where(Job.id == row.id).values(status=left_in, end_time=None))
+    again = wait(job.name, until=lambda j: j.status not in (left_in, "Running") and j.end_time is not None)
+    assert again.status == "Completed", again.failure_reason
+    assert (
+        "takes the job up again"
+        in (studio_home / "jobs" / "default" / job.name / "system_logs" / "agent.log").read_text()
+    )
