@@ -35,3 +35,46 @@ def test_a_bad_url_is_a_clear_error(monkeypatch):
 
 def test_passwords_are_never_shown():
     assert redact_url("postgresql://u:secret@h:5432/db") == "postgresql://u:***@h:5432/db"
+
+
+def test_the_database_files_are_readable_by_their_owner_only(studio_home):
+    from backend.services import open_session, workspaces
+
+    ensure_schema()
+    with open_session() as s:  # a write, so the -wal and -shm files exist
+        workspaces.create_workspace(session=s, data=workspaces.WorkspaceCreate(name="private"))
+    for name in ("studio.db", "studio.db-wal", "studio.db-shm"):
+        path = studio_home / name
+        assert path.exists(), name
+        assert path.stat().st_mode & 0o777 == 0o600, (name, oct(path.stat().st_mode))
+
+
+def test_a_write_lock_held_too_long_elsewhere_is_one_line_and_changes_nothing(studio_home):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    ensure_schema()
+    blocker = sqlite3.connect(studio_home / "studio.db", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another process's long write transaction
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "studio.cli", "workspace", "create", "blocked"],
+            cwd=REPO,
+            env=dict(os.environ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: the studio database is busy"), result.stderr
+    from backend.services import open_session, workspaces
+
+    with open_session() as s:
+        assert "blocked" not in [w.name for w in workspaces.list_workspaces(session=s)]

@@ -324,7 +324,7 @@ def _prepare_and_start(job_id: int, row: Job, workspace: str, folder: Path) -> s
         (folder / stale).unlink(missing_ok=True)
     system_log(folder, f"starting: {command}")
     proc = subprocess.Popen(
-        [sys.executable, str(WRAPPER), str(folder)],
+        [sys.executable, "-I", "-S", str(WRAPPER), str(folder)],  # stdlib only: skip site start-up
         start_new_session=True,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
