@@ -58,6 +58,44 @@ def test_a_step_reads_a_datastore_path_that_an_earlier_step_writes_and_reuse_has
 
 
 @pytest.mark.usefixtures("agent")
+def test_on_a_blob_datastore_a_step_reads_what_an_earlier_step_wrote_and_reuse_follows_its_content(azurite):
+    from backend.services import datastores
+
+    spec = datastores.parse_datastore(
+        {
+            "name": "blobstore",
+            "type": "azure_blob",
+            "account_name": azurite.account,
+            "container_name": azurite.new_container("pipes"),
+            "endpoint": azurite.endpoint,
+            "protocol": "http",
+            "credentials": {"account_key": azurite.account_key},
+        },
+        source="blobstore.yml",
+    )
+    with open_session() as s:
+        datastores.create_datastore(session=s, workspace="default", spec=spec)
+    on_blob = (
+        "jobs.prep.outputs.clean_data.path=azureml://datastores/blobstore/paths/shared/clean/",
+        "jobs.train.inputs.training_data.path=azureml://datastores/blobstore/paths/shared/clean/",
+    )
+    first, first_steps = run("shared_path", *on_blob)
+    assert first.status == JobStatus.COMPLETED, first.failure_reason
+    assert "trained on rows=150" in log_of(first_steps["train"].job)
+
+    # Other rows written to the same blob path: train's key hashes what is there now, not a copy
+    # downloaded for an earlier run.
+    second, second_steps = run("shared_path", *on_blob, "inputs.raw_data.path=./data/iris_head.csv")
+    assert second.status == JobStatus.COMPLETED, second.failure_reason
+    assert second_steps["train"].reused_from is None
+    assert "trained on rows=30" in log_of(second_steps["train"].job)
+
+    third, third_steps = run("shared_path", *on_blob, "inputs.raw_data.path=./data/iris_head.csv")
+    assert third.status == JobStatus.COMPLETED, third.failure_reason
+    assert third_steps["train"].reused_from == second_steps["train"].job
+
+
+@pytest.mark.usefixtures("agent")
 def test_a_path_still_missing_when_the_step_starts_fails_that_step_naming_step_input_and_path():
     missing = "azureml://datastores/workspaceblobstore/paths/shared/nowhere/"
     done, steps = run(
@@ -79,6 +117,9 @@ def test_a_path_still_missing_when_the_step_starts_fails_that_step_naming_step_i
     assert steps["evaluate"].skipped_reason == "skipped: step 'train' did not complete"
     assert steps["prep"].status == steps["describe"].status == JobStatus.COMPLETED
     assert "prep done" in log_of(steps["describe"].job)
+    with open_session() as s:
+        (summary,) = pv.list_pipelines(session=s, workspace="default")
+    assert (summary.steps_done, summary.steps_failed, summary.steps_total) == (2, 1, 4)
 
 
 @pytest.mark.usefixtures("agent")
