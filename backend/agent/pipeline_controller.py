@@ -394,9 +394,11 @@ def _command(pipeline: _Pipeline, name: str, step_name: str, plan: dict, inputs:
     if pipeline.mlflow_run_id:
         spec["mlflow_tags"] = {"mlflow.parentRunId": pipeline.mlflow_run_id}
     tags = {**(plan.get("tags") or {}), "studio.pipeline": pipeline.name, "studio.step": step_name}
-    key = pipelines.reuse_key(plan, inputs, pipeline.workspace)
+    # A deterministic step's key is kept even under force_rerun, so later runs can reuse this one; a
+    # non-deterministic step is never reused, so its data is not hashed at all.
+    key = pipelines.reuse_key(plan, inputs, pipeline.workspace) if plan.get("deterministic") else None
     original = None
-    if plan.get("deterministic") and not pipeline.plan["settings"].get("force_rerun"):
+    if key and not pipeline.plan["settings"].get("force_rerun"):
         with session_scope() as s:
             found = pipelines.find_reusable(s, pipeline.workspace_id, key)
             if found is not None:
@@ -424,7 +426,7 @@ def _command(pipeline: _Pipeline, name: str, step_name: str, plan: dict, inputs:
         )
 
     if original is None:
-        return (lambda s: (row(s, spec, {"reuse_key": key}), {})), JobStatus.QUEUED
+        return (lambda s: (row(s, spec, {"reuse_key": key} if key else {}), {})), JobStatus.QUEUED
 
     original_name, original_outputs, run_id, experiment_id = original
 
