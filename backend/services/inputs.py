@@ -1,4 +1,9 @@
-"""Job inputs: literals, or data/model references resolved to a storage URI at submission."""
+"""Job inputs: literals, or data/model references resolved to a storage URI at submission.
+
+A command job's data must be there when it is submitted. A pipeline step's may be written by an earlier
+step, so a pipeline resolves its references at submission without asking whether the data exists
+(``check_exists=False``), and each step asks ``check_data_available`` when it starts.
+"""
 
 from __future__ import annotations
 
@@ -54,9 +59,19 @@ def resolve_input(
 
 
 def resolve_data_reference(
-    *, session: Session, workspace: str, path: str, kind: str, base_dir: Path | None, field: str
+    *,
+    session: Session,
+    workspace: str,
+    path: str,
+    kind: str,
+    base_dir: Path | None,
+    field: str,
+    check_exists: bool = True,
 ) -> dict[str, Any]:
-    """Where the data of an input lives: ``{"uri", "asset"}``; local data is uploaded (content-addressed)."""
+    """Where the data of an input lives: ``{"uri", "asset"}``; local data is uploaded (content-addressed).
+
+    The reference's form, a registered asset, a local path and the datastore are always checked; with
+    ``check_exists=False`` a datastore path is not asked for (a pipeline step checks it when it starts)."""
     from backend.services import data_assets, datastores
 
     ref = uris.parse_reference(path, base_dir=base_dir, field=field)
@@ -86,6 +101,8 @@ def resolve_data_reference(
             store = datastores.get_filesystem(session=session, workspace=workspace, name=ref.datastore)
         except NotFoundError as exc:
             raise ValidationError(f"{field}: {path!r}: {exc}") from None
+        if not check_exists:
+            return {"uri": ref.uri, "asset": asset}
         if not store.exists(ref.path):
             raise ValidationError(f"{field}: {ref.uri!r} does not exist on datastore {ref.datastore!r}")
         _check_kind(kind, store.is_dir(ref.path), repr(ref.uri), field)
@@ -95,6 +112,28 @@ def resolve_data_reference(
     if isinstance(ref, uris.WebUrl | uris.RunArtifact | uris.FsspecUrl):
         return {"uri": getattr(ref, "url", None) or f"runs:/{ref.run_id}/{ref.path}", "asset": asset}
     raise ValidationError(f"{field}: {path!r} cannot be used as input data")
+
+
+def check_data_available(*, workspace: str, uri: str, kind: str, field: str) -> None:
+    """The data at ``uri`` is there now, a file or a folder as ``kind`` says (a pipeline step's start).
+
+    Only datastore paths are asked: other references were checked (or uploaded) at submission, or are
+    read by the job itself. The datastore is looked up in a session of its own, closed before storage is
+    asked, so no database transaction waits on the storage (which may be a remote service)."""
+    from backend.db import session_scope
+    from backend.services import datastores
+
+    ref = uris.parse_reference(uri, field=field)
+    if not isinstance(ref, uris.DatastorePath):
+        return
+    with session_scope() as session:
+        try:
+            store = datastores.get_filesystem(session=session, workspace=workspace, name=ref.datastore)
+        except NotFoundError as exc:
+            raise ValidationError(f"{field}: {uri!r}: {exc}") from None
+    if not store.exists(ref.path):
+        raise ValidationError(f"{field}: {ref.uri} does not exist on datastore {ref.datastore!r}")
+    _check_kind(kind, store.is_dir(ref.path), ref.uri, field)
 
 
 def _check_kind(kind: str, is_dir: bool, where: str, field: str) -> None:

@@ -150,7 +150,9 @@ def list_pipelines(
                 experiment_name=row.experiment_name,
                 status=row.status,
                 steps_done=by_status.get(JobStatus.COMPLETED, 0),
-                steps_failed=by_status.get(JobStatus.FAILED, 0) + by_status.get(JobStatus.CANCELED, 0),
+                steps_failed=by_status.get(JobStatus.FAILED, 0)
+                + by_status.get(JobStatus.CANCELED, 0)
+                + len((row.state or {}).get("errors") or {}),  # steps that could not start
                 steps_total=len((row.spec or {}).get("steps") or {}),
                 created_at=row.created_at,
                 start_time=row.start_time,
@@ -296,6 +298,8 @@ def get_pipeline_view(*, session: Session, workspace: str, name: str) -> Pipelin
             )
         if child is not None:
             status = child.status
+        elif step_name in errors:  # it could not start (an input path missing, ...): a failed step
+            status = JobStatus.FAILED
         elif step_name in skipped:
             status = SKIPPED
         else:
@@ -311,8 +315,8 @@ def get_pipeline_view(*, session: Session, workspace: str, name: str) -> Pipelin
                 deps=list(step_plan.get("deps") or []),
                 depth=depths.get(step_name, 0),
                 reused_from=((child.state or {}).get("reused_from") if child else None),
-                skipped_reason=skipped.get(step_name) or errors.get(step_name),
-                failure_reason=child.failure_reason if child else None,
+                skipped_reason=None if step_name in errors else skipped.get(step_name),
+                failure_reason=child.failure_reason if child else errors.get(step_name),
                 compute=step_plan.get("compute") or "",
                 start_time=child.start_time if child else None,
                 end_time=child.end_time if child else None,

@@ -4,6 +4,12 @@ Submission turns the YAML into a *plan*: each step's component (snapshotted), it
 (literal, parent input, another step's output, or data), its outputs, its compute and dependencies.
 The plan is the pipeline row's spec; the agent's pipeline controller (``backend.agent.pipeline_controller``)
 starts each step whose inputs are ready, as a child job, and reuses identical earlier steps.
+
+What is known before anything runs is checked at submission: the graph (cycles, dangling bindings),
+inputs against their components (unknown, missing, wrong type or range), components, registered assets,
+the form of every URI and the datastores it names. Whether data on a datastore path is *there* is asked
+when the step that reads it starts (``check_step_inputs``): an earlier step may write it, as in the
+cloud. Such values carry ``"check_at_start": True`` in the plan. Reuse keys hash input data at start too.
 """
 
 from __future__ import annotations
@@ -16,14 +22,16 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from backend.db.models import Job
-from backend.errors import ValidationError
+from backend.errors import NotFoundError, ValidationError
 from backend.services import jobs
-from backend.services.inputs import literal, resolve_data_reference
+from backend.services.inputs import check_data_available, literal, resolve_data_reference
 from backend.services.workspaces import get_workspace_row
 from backend.specs import parse_spec, read_yaml
 from backend.specs.job import CommandJobSpec, InputSpec, LimitsSpec, OutputSpec, check_expressions
 from backend.specs.pipeline import PipelineJobSpec, StepSpec, parse_binding
+from backend.specs.sweep import SweepJobSpec
 from backend.statuses import JobStatus
+from backend.storage import uris
 
 DATA_KINDS = ("uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model", "triton_model")
 
@@ -84,12 +92,19 @@ def build_plan(
     spec: PipelineJobSpec,
     base_dir: Path | None,
     resolved_inputs: dict | None = None,
+    inherited_compute: str | None = None,
+    _components: tuple[str, ...] = (),
 ) -> dict[str, Any]:
+    """The pipeline's plan (its row's spec); raises ``ValidationError`` for anything wrong with the graph.
+
+    ``resolved_inputs`` replaces the spec's own inputs (a nested pipeline's, bound by its parent step);
+    ``inherited_compute`` is the parent step's compute, used when the spec names none."""
     settings = spec.settings
+    named_compute = settings.default_compute or spec.compute
     default_compute = (
-        jobs.check_compute(session, workspace, settings.default_compute or spec.compute)
-        if (settings.default_compute or spec.compute)
-        else "serverless"
+        jobs.check_compute(session, workspace, named_compute)
+        if named_compute
+        else (inherited_compute or "serverless")
     )
     if settings.default_datastore:
         from backend.services import datastores
@@ -117,6 +132,7 @@ def build_plan(
             parent_inputs,
             default_compute,
             settings.default_environment,
+            _components,
         )
     _check_step_bindings(steps, spec)
     order = _topological_order(steps)
@@ -136,6 +152,31 @@ def build_plan(
     }
 
 
+def _data_value(session, workspace, *, path: str, kind: str, mode: str | None, base_dir, field) -> dict:
+    """A data input as submission resolves it: the reference parsed, a registered asset looked up, local
+    data uploaded, the datastore known; whether the data is there is asked when the step starts."""
+    resolved = resolve_data_reference(
+        session=session,
+        workspace=workspace,
+        path=path,
+        kind=kind,
+        base_dir=base_dir,
+        field=field,
+        check_exists=False,
+    )
+    return {"kind": "data", "type": kind, "mode": mode or "ro_mount", **resolved, "check_at_start": True}
+
+
+def _has_value(value: Any) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, InputSpec):
+        return True
+    if value.type in ("string", "integer", "number", "boolean"):
+        return value.value is not None or value.default is not None
+    return value.path is not None
+
+
 def _resolve_parent_input(session, workspace, name, value, base_dir):
     if value is None:
         return None
@@ -147,15 +188,15 @@ def _resolve_parent_input(session, workspace, name, value, base_dir):
         if value.optional:
             return None
         raise ValidationError(f"inputs.{name}.path: a path is required for a {value.type} input")
-    resolved = resolve_data_reference(
-        session=session,
-        workspace=workspace,
+    return _data_value(
+        session,
+        workspace,
         path=value.path,
         kind=value.type,
+        mode=value.mode,
         base_dir=base_dir,
         field=f"inputs.{name}.path",
     )
-    return {"kind": "data", "type": value.type, "mode": value.mode or "ro_mount", **resolved}
 
 
 def _plan_step(
@@ -168,13 +209,16 @@ def _plan_step(
     parent_inputs: dict,
     default_compute: str,
     default_environment: str | None,
+    components_seen: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     from backend.services import components
 
     field = f"jobs.{step_name}"
     compute = jobs.check_compute(session, workspace, step.compute) if step.compute else default_compute
     if step.type == "pipeline":
-        return _plan_nested(session, workspace, spec, step_name, step, base_dir, parent_inputs, compute)
+        return _plan_nested(
+            session, workspace, spec, step_name, step, base_dir, parent_inputs, compute, components_seen
+        )
     component_ref = step.trial if step.type == "sweep" and step.trial is not None else step.component
     interface: dict[str, dict] | None = None
     if component_ref is not None:
@@ -197,6 +241,7 @@ def _plan_step(
         }
         deterministic, body_dir = comp.is_deterministic, None
         instance_count = comp.resources.instance_count if comp.resources else 1
+        pinned = f"azureml:{comp.name}:{comp.version}" if comp.name and comp.version else None
     else:
         if not step.command:
             raise ValidationError(f"{field}: a step needs a component or a command")
@@ -226,6 +271,7 @@ def _plan_step(
         ).hexdigest()[:32]
         deterministic, body_dir = True, base_dir
         instance_count = step.resources.instance_count if step.resources else 1
+        pinned = None
     template_spec = CommandJobSpec.model_construct(
         **{k: v for k, v in body.items() if v is not None}, inputs={}, outputs={}
     )
@@ -258,7 +304,7 @@ def _plan_step(
             if name in inputs or name in swept:
                 continue
             if port.get("default") is not None:
-                inputs[name] = _default_input(port)
+                inputs[name] = _default_input(session, workspace, port, f"{field}.inputs.{name}")
             elif not port.get("optional"):
                 raise ValidationError(
                     f"{field}.inputs.{name}: the component needs this input (type {port['type']})"
@@ -273,6 +319,8 @@ def _plan_step(
         outputs[name] = _plan_output(
             f"{field}.outputs.{name}", value, out_types.get(name, "uri_folder"), spec
         )
+        if outputs[name]["path"]:
+            _check_output_path(session, workspace, outputs[name]["path"], f"{field}.outputs.{name}.path")
     for name, kind in out_types.items():
         outputs.setdefault(
             name,
@@ -302,6 +350,10 @@ def _plan_step(
     if step.type == "sweep":
         if not step.search_space or not step.objective:
             raise ValidationError(f"{field}: a sweep step needs search_space and objective")
+        if component_ref is None or not isinstance(component_ref, str):
+            raise ValidationError(
+                f"{field}.trial: a sweep step names its trial component (a file or name:version)"
+            )
         from backend.sweep.policies import make_policy
         from backend.sweep.space import parse_space
 
@@ -318,29 +370,42 @@ def _plan_step(
             "objective": step.objective,
             "limits": step.limits or {},
             "early_termination": step.early_termination,
-            "trial": component_ref if isinstance(component_ref, str) else None,
+            # The version registered now, so the sweep that starts later runs what was validated.
+            "trial": pinned or component_ref,
         }
-        if component_ref is None or not isinstance(component_ref, str):
-            raise ValidationError(
-                f"{field}.trial: a sweep step names its trial component (a file or name:version)"
-            )
         planned["base_dir"] = str(base_dir) if base_dir else None
+        sweep_spec(planned, {}, experiment_name=None, field=field)  # limits, objective, ... checked now
     return planned
 
 
-def _default_input(port: dict) -> dict:
+def _default_input(session, workspace, port: dict, field: str) -> dict:
     if port["type"] in DATA_KINDS:
-        return {
-            "bind": "data",
-            "value": {
-                "kind": "data",
-                "type": port["type"],
-                "mode": "ro_mount",
-                "uri": port["default"],
-                "asset": None,
-            },
-        }
+        value = _data_value(
+            session,
+            workspace,
+            path=str(port["default"]),
+            kind=port["type"],
+            mode=None,
+            base_dir=None,
+            field=f"{field} (the component's default)",
+        )
+        return {"bind": "data", "value": value}
     return {"bind": "literal", "value": port["default"]}
+
+
+def _check_output_path(session, workspace, path: str, field: str) -> None:
+    """An output's ``path`` is a location on a datastore of this workspace (written when the step runs)."""
+    from backend.services import datastores
+
+    ref = uris.parse_reference(path, field=field)
+    if not isinstance(ref, uris.DatastorePath):
+        raise ValidationError(
+            f"{field}: {path!r} must be an azureml://datastores/<datastore>/paths/<path> location"
+        )
+    try:
+        datastores.get_datastore(session=session, workspace=workspace, name=ref.datastore)
+    except NotFoundError as exc:
+        raise ValidationError(f"{field}: {path!r}: {exc}") from None
 
 
 def _plan_input(session, workspace, field, value, base_dir, parent_inputs, port: dict | None) -> dict | None:
@@ -408,32 +473,32 @@ def _plan_input(session, workspace, field, value, base_dir, parent_inputs, port:
             raise ValidationError(
                 f"{field}: type mismatch: the component input is {port['type']}, got {spec.type} data"
             )
-        resolved = resolve_data_reference(
-            session=session,
-            workspace=workspace,
-            path=spec.path,
-            kind=spec.type,
-            base_dir=base_dir,
-            field=f"{field}.path",
-        )
         return {
             "bind": "data",
-            "value": {"kind": "data", "type": spec.type, "mode": spec.mode or "ro_mount", **resolved},
+            "value": _data_value(
+                session,
+                workspace,
+                path=spec.path,
+                kind=spec.type,
+                mode=spec.mode,
+                base_dir=base_dir,
+                field=f"{field}.path",
+            ),
         }
     if value is None:
         return None
     if port_is_data:
-        resolved = resolve_data_reference(
-            session=session,
-            workspace=workspace,
-            path=str(value),
-            kind=port["type"],
-            base_dir=base_dir,
-            field=field,
-        )
         return {
             "bind": "data",
-            "value": {"kind": "data", "type": port["type"], "mode": "ro_mount", **resolved},
+            "value": _data_value(
+                session,
+                workspace,
+                path=str(value),
+                kind=port["type"],
+                mode=None,
+                base_dir=base_dir,
+                field=field,
+            ),
         }
     if port is not None:
         value = check_value(
@@ -493,8 +558,10 @@ def _plan_output(field, value, kind, spec: PipelineJobSpec) -> dict:
 
 
 def _plan_nested(
-    session, workspace, spec, step_name, step: StepSpec, base_dir, parent_inputs, compute
+    session, workspace, spec, step_name, step: StepSpec, base_dir, parent_inputs, compute, seen
 ) -> dict:
+    """A pipeline step: the pipeline component's own plan is made (and checked) now, and kept, so the
+    nested pipeline that starts later runs what was validated; its inputs are bound when it starts."""
     field = f"jobs.{step_name}"
     if not isinstance(step.component, str):
         raise ValidationError(f"{field}.component: a pipeline step names a pipeline component file")
@@ -503,8 +570,13 @@ def _plan_nested(
         if base_dir and not Path(step.component).is_absolute()
         else Path(step.component)
     )
-    data = read_yaml(path)
-    sub = parse_spec(PipelineJobSpec, data, source=str(path))
+    if not path.is_file():
+        raise ValidationError(f"{field}.component: pipeline component file {str(path)!r} does not exist")
+    path = path.resolve()
+    if str(path) in seen:
+        chain = " -> ".join([*seen[seen.index(str(path)) :], str(path)])
+        raise ValidationError(f"{field}.component: the pipeline components include each other: {chain}")
+    sub = parse_spec(PipelineJobSpec, read_yaml(path), source=str(path))
     inputs = {
         name: _plan_input(session, workspace, f"{field}.inputs.{name}", value, base_dir, parent_inputs, None)
         for name, value in step.inputs.items()
@@ -512,25 +584,61 @@ def _plan_nested(
     unknown = [n for n in inputs if n not in sub.inputs]
     if unknown:
         raise ValidationError(
-            f"{field}.inputs.{unknown[0]}: the pipeline component has no input {unknown[0]!r}"
+            f"{field}.inputs.{unknown[0]}: the pipeline component has no input {unknown[0]!r} "
+            f"(inputs: {', '.join(sub.inputs) or 'none'})"
         )
-    # Validate the inner graph now, with placeholder data for inputs bound to other steps.
-    placeholder = {n: (v if v is not None else None) for n, v in sub.inputs.items()}
-    build_plan(
-        session=session,
-        workspace=workspace,
-        spec=sub.model_copy(update={"inputs": placeholder}),
-        base_dir=path.parent.resolve(),
-    )
+    unknown = [n for n in step.outputs if n not in sub.outputs]
+    if unknown:
+        raise ValidationError(
+            f"{field}.outputs.{unknown[0]}: the pipeline component has no output {unknown[0]!r} "
+            f"(outputs: {', '.join(sub.outputs) or 'none'})"
+        )
+    # What the inner steps see as their parent's inputs, as far as submission knows: the kind of what
+    # the step binds (for type checks), or the component's own value for an input it leaves unbound.
+    known: dict[str, Any] = {}
+    for name, declared in sub.inputs.items():
+        binding = inputs.get(name)
+        if binding is None and _has_value(declared):
+            try:
+                value = _resolve_parent_input(session, workspace, name, declared, path.parent)
+            except ValidationError as exc:
+                raise ValidationError(f"{field}.component ({path}): {exc}") from None
+            inputs[name] = (
+                {"bind": "data", "value": value}
+                if value["kind"] == "data"
+                else {"bind": "literal", "value": value["value"]}
+            )
+            binding = inputs[name]
+        elif binding is None and not (isinstance(declared, InputSpec) and declared.optional):
+            kind = declared.type if isinstance(declared, InputSpec) else "a value"
+            raise ValidationError(f"{field}.inputs.{name}: the pipeline component needs this input ({kind})")
+        known[name] = _known_value(binding, parent_inputs, declared)
+    try:
+        plan = build_plan(
+            session=session,
+            workspace=workspace,
+            spec=sub,
+            base_dir=path.parent,
+            resolved_inputs=known,
+            inherited_compute=compute,
+            _components=(*seen, str(path)),
+        )
+    except ValidationError as exc:
+        raise ValidationError(f"{field}.component ({path}): {exc}") from None
+    plan["source"] = str(path)
+    out_types = {k: (v.type if v and v.type else "uri_folder") for k, v in sub.outputs.items()}
     outputs = {
-        name: _plan_output(f"{field}.outputs.{name}", value, "uri_folder", spec)
+        name: _plan_output(f"{field}.outputs.{name}", value, out_types[name], spec)
         for name, value in step.outputs.items()
     }
-    for name in sub.outputs:
+    for name, out in outputs.items():
+        if out["path"]:
+            _check_output_path(session, workspace, out["path"], f"{field}.outputs.{name}.path")
+    for name, kind in out_types.items():
         outputs.setdefault(
             name,
             {
-                "type": "uri_folder",
+                "type": kind,
                 "mode": "rw_mount",
                 "parent_output": None,
                 "path": None,
@@ -541,14 +649,32 @@ def _plan_nested(
     return {
         "kind": "pipeline",
         "display_name": step.display_name or step_name,
-        "compute": compute,
-        "component_file": str(path.resolve()),
+        "compute": plan["settings"]["default_compute"],
+        "component_file": str(path),
         "inputs": inputs,
         "outputs": outputs,
         "deps": sorted({b["step"] for b in inputs.values() if b and b.get("bind") == "step_output"}),
         "tags": step.tags,
         "deterministic": False,
+        "pipeline": {
+            "plan": plan,
+            "description": sub.description,
+            "tags": dict(sub.tags),
+        },
     }
+
+
+def _known_value(binding: dict | None, parent_inputs: dict, declared: Any) -> dict | None:
+    if binding is None:
+        return None
+    if binding["bind"] == "literal":
+        return literal(binding["value"])
+    if binding["bind"] == "data":
+        return binding["value"]
+    if binding["bind"] == "parent_input":
+        return parent_inputs.get(binding["name"])
+    kind = declared.type if isinstance(declared, InputSpec) and declared.type in DATA_KINDS else "uri_folder"
+    return {"kind": "data", "type": kind, "mode": "ro_mount", "uri": None, "asset": None}
 
 
 def _check_step_bindings(steps: dict[str, Any], spec: PipelineJobSpec) -> None:
@@ -597,6 +723,8 @@ def _topological_order(steps: dict[str, Any]) -> list[str]:
 
 
 # --- running (called by the controller) ------------------------------------------------------------------------
+# Nothing here holds a session while it reads storage: the controller calls these between its short
+# transactions (see ``backend.agent.pipeline_controller``).
 
 
 def step_outputs(session: Session, child: Job) -> dict[str, dict[str, Any]]:
@@ -614,37 +742,160 @@ def step_outputs(session: Session, child: Job) -> dict[str, dict[str, Any]]:
     return dict((child.state or {}).get("outputs") or {})
 
 
-def bind_inputs(session: Session, pipeline: Job, plan: dict, children: dict[str, Job]) -> dict[str, Any]:
-    out = {}
+def bind_inputs(
+    plan: dict, pipeline_inputs: dict[str, Any], produced: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """A step's input values: literals, the pipeline's inputs, data, and what earlier steps produced."""
+    out: dict[str, Any] = {}
     for name, binding in plan["inputs"].items():
         if binding is None:
             out[name] = None
         elif binding["bind"] == "literal":
             out[name] = literal(binding["value"])
         elif binding["bind"] == "data":
-            out[name] = binding["value"]
+            out[name] = dict(binding["value"])
         elif binding["bind"] == "parent_input":
-            out[name] = pipeline.spec["inputs"].get(binding["name"])
+            given = pipeline_inputs.get(binding["name"])
+            out[name] = dict(given) if isinstance(given, dict) else given
         else:
-            produced = step_outputs(session, children[binding["step"]]).get(binding["output"])
-            if produced is None:
+            made = (produced.get(binding["step"]) or {}).get(binding["output"])
+            if made is None:
                 raise ValidationError(
-                    f"step {binding['step']!r} did not produce output {binding['output']!r}"
+                    f"input {name!r}: step {binding['step']!r} did not produce output {binding['output']!r}"
                 )
             out[name] = {
                 "kind": "data",
-                "type": binding.get("expect") or produced["type"],
+                "type": binding.get("expect") or made["type"],
                 "mode": "ro_mount",
-                "uri": produced["uri"],
+                "uri": made["uri"],
                 "asset": None,
             }
     return out
 
 
-def reuse_key(plan: dict, inputs: dict[str, Any], workspace: str, session: Session) -> str:
-    """Equal keys mean equal component content, input data content and literal values."""
-    from backend.services.data_assets import content_hash, local_copy
+def check_step_inputs(*, workspace: str, plan: dict, step: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """At a step's start: every data path that submission did not ask about is there now (else a
+    ``ValidationError`` naming the step, the input and the path). Returns the inputs without the marks."""
+    checked = {}
+    for name, value in inputs.items():
+        if isinstance(value, dict) and value.pop("check_at_start", False) and value.get("uri"):
+            try:
+                check_data_available(
+                    workspace=workspace,
+                    uri=value["uri"],
+                    kind=value["type"],
+                    field=f"step {step!r}, input {name!r}",
+                )
+            except ValidationError as exc:
+                raise ValidationError(f"{exc}{_writer_hint(plan, step, value['uri'])}") from None
+        checked[name] = value
+    return checked
 
+
+def _writer_hint(plan: dict, step: str, uri: str) -> str:
+    """Why a path is missing, when another step of this pipeline has it as an output path."""
+    target = _datastore_path(uri)
+    if target is None:
+        return ""
+    upstream = _upstream(plan["steps"], step)
+    for other, other_plan in plan["steps"].items():
+        for out_name, out in (other_plan.get("outputs") or {}).items():
+            where = _datastore_path(out.get("path"))
+            if other == step or where is None or where.datastore != target.datastore:
+                continue
+            if target.path != where.path and not target.path.startswith(f"{where.path}/"):
+                continue
+            if other in upstream:
+                return f" (step {other!r} ran before it with output {out_name!r} there, and did not write it)"
+            return (
+                f" (step {other!r} writes it as output {out_name!r}, but step {step!r} does not wait for "
+                f"{other!r}: bind one of its inputs to ${{{{parent.jobs.{other}.outputs.{out_name}}}}})"
+            )
+    return ""
+
+
+def _datastore_path(uri: Any) -> uris.DatastorePath | None:
+    if not isinstance(uri, str):
+        return None
+    try:
+        ref = uris.parse_reference(uri)
+    except ValidationError:
+        return None
+    return ref if isinstance(ref, uris.DatastorePath) else None
+
+
+def _upstream(steps: dict[str, Any], step: str) -> set[str]:
+    found: set[str] = set()
+    todo = list(steps[step]["deps"])
+    while todo:
+        dep = todo.pop()
+        if dep not in found and dep in steps:
+            found.add(dep)
+            todo.extend(steps[dep]["deps"])
+    return found
+
+
+def output_uri(out: dict, job_name: str, out_name: str, store: str) -> str:
+    """Where a step's output goes: its ``path`` (``${{name}}`` / ``${{output_name}}`` filled in), or the
+    job's own folder on the default datastore."""
+    path = out.get("path")
+    if not path:
+        return f"azureml://datastores/{store}/paths/azureml/{job_name}/{out_name}/"
+    for placeholder, value in (
+        ("${{name}}", job_name),
+        ("${{output_name}}", out_name),
+        ("{name}", job_name),
+        ("{output_name}", out_name),
+    ):
+        path = path.replace(placeholder, value)
+    return path
+
+
+def sweep_spec(
+    plan: dict, inputs: dict[str, Any], *, experiment_name: str | None, field: str = "", tags=None
+) -> SweepJobSpec:
+    """The sweep job a sweep step submits (validated at submission with no inputs, then at its start)."""
+    from backend.specs.job import InputSpec as Input
+
+    sweep = plan["sweep"]
+    outputs = {
+        k: ({"type": v["type"], "path": v["path"]} if v.get("path") else {"type": v["type"]})
+        for k, v in plan["outputs"].items()
+    }
+    spec = parse_spec(
+        SweepJobSpec,
+        {
+            "type": "sweep",
+            "trial": sweep["trial"],
+            "inputs": {},
+            "outputs": outputs,
+            "compute": plan["compute"],
+            "sampling_algorithm": sweep["sampling_algorithm"],
+            "search_space": sweep["search_space"],
+            "objective": sweep["objective"],
+            "limits": sweep["limits"],
+            "early_termination": sweep["early_termination"],
+            "display_name": plan["display_name"],
+            "experiment_name": experiment_name,
+            "tags": dict(tags or {}),
+        },
+        source=field or "sweep step",
+    )
+    spec.inputs = {
+        key: (
+            value["value"]
+            if value["kind"] == "literal"
+            else Input(type=value["type"], path=value["uri"], mode=value.get("mode"))
+        )
+        for key, value in inputs.items()
+        if value is not None
+    }
+    return spec
+
+
+def reuse_key(plan: dict, inputs: dict[str, Any], workspace: str) -> str:
+    """Equal keys mean equal component content, input data content and literal values. Data is read
+    (and hashed) now, at the step's start: an earlier step may just have written it."""
     described = {}
     for name, value in sorted(inputs.items()):
         if value is None:
@@ -652,13 +903,7 @@ def reuse_key(plan: dict, inputs: dict[str, Any], workspace: str, session: Sessi
         elif value["kind"] == "literal":
             described[name] = ["literal", value["value"]]
         else:
-            try:
-                described[name] = [
-                    "data",
-                    content_hash(local_copy(session=session, workspace=workspace, uri=value["uri"])),
-                ]
-            except Exception:
-                described[name] = ["data", value["uri"]]
+            described[name] = ["data", data_fingerprint(workspace=workspace, uri=value["uri"])]
     outputs = {k: [v["type"], v["mode"], v.get("path")] for k, v in sorted(plan["outputs"].items())}
     text = json.dumps(
         {
@@ -673,10 +918,48 @@ def reuse_key(plan: dict, inputs: dict[str, Any], workspace: str, session: Sessi
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def data_fingerprint(*, workspace: str, uri: str) -> str:
+    """The content hash of the data at a datastore path, read fresh (never a cached download: a path
+    that steps write changes); other references (web, runs:/) are compared by name."""
+    from backend.db import session_scope
+    from backend.services.data_assets import content_hash
+    from backend.services.datastores import get_filesystem
+
+    ref = _datastore_path(uri)
+    if ref is None:
+        return uri
+    with session_scope() as session:
+        store = get_filesystem(session=session, workspace=workspace, name=ref.datastore)
+    if store.is_local:
+        return content_hash(store.local_path(ref.path))
+    digest = hashlib.sha256()
+    full = store.full(ref.path)
+    with store.errors(f"reading {ref.path}"):
+        if store.fs.isdir(full):
+            files = sorted(store.fs.find(full))
+            prefix = full.rstrip("/")
+        else:
+            files = [full] if store.fs.exists(full) else []
+            prefix = None
+        for file in files:
+            if prefix is not None:
+                digest.update(file[len(prefix) :].lstrip("/").encode() + b"\0")
+            with store.fs.open(file, "rb") as handle:
+                for block in iter(lambda h=handle: h.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()[:32]
+
+
 def find_reusable(session: Session, workspace_id: int, key: str) -> Job | None:
+    """The newest completed pipeline step that ran (was not itself reused) with this reuse key."""
     rows = session.exec(
         select(Job)
-        .where(Job.workspace_id == workspace_id, Job.status == JobStatus.COMPLETED, Job.type == "command")
+        .where(
+            Job.workspace_id == workspace_id,
+            Job.status == JobStatus.COMPLETED,
+            Job.type == "command",
+            col(Job.parent_id).is_not(None),
+        )
         .order_by(col(Job.id).desc())
     ).all()
     for row in rows:

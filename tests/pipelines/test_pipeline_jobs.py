@@ -176,3 +176,27 @@ def test_component_interface_errors_name_the_step_and_input(tmp_path):
         )
         with open_session() as s, pytest.raises(jobs.ValidationError, match=message):
             jobs.create_job_from_file(session=s, workspace="default", file=tmp_path / f"{name}.yml")
+
+
+@pytest.mark.usefixtures("agent")
+def test_a_non_deterministic_component_runs_again_every_time(tmp_path):
+    (tmp_path / "stamp.yml").write_text(
+        "$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json\n"
+        "type: command\nname: stamp\nversion: 1\nis_deterministic: false\n"
+        "outputs:\n  out: {type: uri_folder}\n"
+        "environment: azureml:AzureML-sklearn-1.5@latest\n"
+        "command: date +%s.%N > ${{outputs.out}}/t\n"
+    )
+    (tmp_path / "pipeline.yml").write_text(
+        "type: pipeline\njobs:\n  stamp:\n    type: command\n    component: ./stamp.yml\n"
+    )
+    runs = []
+    for _ in range(2):
+        with open_session() as s:
+            job = jobs.create_job_from_file(session=s, workspace="default", file=tmp_path / "pipeline.yml")
+        assert wait(job.name).status == "Completed"
+        with open_session() as s:
+            (step,) = jobs.list_jobs(session=s, workspace="default", parent=job.name)
+        runs.append(step)
+    assert [r.state.get("reused_from") for r in runs] == [None, None]
+    assert runs[0].outputs["out"]["uri"] != runs[1].outputs["out"]["uri"]
