@@ -73,20 +73,30 @@ def step(agent) -> None:
             continue
         if memory.retry_at.get(pipeline_id, 0.0) > time.monotonic():
             continue
-        try:
-            acted_on = _advance(pipeline_id)
-        except Exception:
-            log.exception("pipeline step failed", extra={"job": pipeline_id})
-            memory.seen.pop(pipeline_id, None)
-            memory.retry_at[pipeline_id] = time.monotonic() + RETRY_AFTER_S
-            continue
-        memory.retry_at.pop(pipeline_id, None)
-        # What the pass read, not what it left: its own writes change the fingerprint, so the next pass
-        # looks once more (and finds nothing to do); a change made by anyone meanwhile is never missed.
-        if acted_on is None:
-            memory.seen.pop(pipeline_id, None)
+        # A pass may hash large inputs: in the agent's pool it never delays other jobs' launch (one
+        # task per pipeline at a time); called without an agent (tests), it runs here.
+        submit = getattr(agent, "_submit", None)
+        if submit is None:
+            _pass(memory, pipeline_id)
         else:
-            memory.seen[pipeline_id] = acted_on
+            submit(pipeline_id, _pass, memory, pipeline_id)
+
+
+def _pass(memory: _Memory, pipeline_id: int) -> None:
+    try:
+        acted_on = _advance(pipeline_id)
+    except Exception:
+        log.exception("pipeline step failed", extra={"job": pipeline_id})
+        memory.seen.pop(pipeline_id, None)
+        memory.retry_at[pipeline_id] = time.monotonic() + RETRY_AFTER_S
+        return
+    memory.retry_at.pop(pipeline_id, None)
+    # What the pass read, not what it left: its own writes change the fingerprint, so the next pass
+    # looks once more (and finds nothing to do); a change made by anyone meanwhile is never missed.
+    if acted_on is None:
+        memory.seen.pop(pipeline_id, None)
+    else:
+        memory.seen[pipeline_id] = acted_on
 
 
 def _fingerprints(s: Session) -> dict[int, Fingerprint]:
