@@ -263,7 +263,7 @@ def resolve_outputs(outputs: dict, job_name: str, default_store: str, base_dir: 
                 raise ValidationError(
                     f"outputs.{name}.path: {path!r} must be an azureml://datastores/<ds>/paths/<path> location"
                 )
-            uri = ref.uri.replace("{name}", job_name).replace("${{name}}", job_name)
+            uri = ref.uri.replace("${{name}}", job_name).replace("{name}", job_name)
         else:
             uri = f"azureml://datastores/{default_store}/paths/azureml/{job_name}/{name}/"
         resolved[name] = {

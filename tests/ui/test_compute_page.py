@@ -39,6 +39,18 @@ def test_the_page_shows_this_machine_and_the_computes_by_kind(app):
     assert list(clusters["name"]) == ["cpu-cluster"] and list(clusters["max"]) == [3]
 
 
+def test_the_page_says_how_jobs_are_isolated(app):
+    from backend import sandbox
+
+    sandbox.status.cache_clear()
+    at = app("compute.py")
+    captions = " ".join(c.value for c in at.caption)
+    if sandbox.status().available:
+        assert "Jobs run isolated: sandboxed with bubblewrap" in captions
+    else:
+        assert "unsandboxed" in " ".join(w.value for w in at.warning)
+
+
 def test_create_a_cluster_from_the_form(app):
     at = app("compute.py")
     at.selectbox(key="new_compute_type").set_value("amlcompute").run()
