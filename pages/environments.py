@@ -57,7 +57,7 @@ def _back() -> None:
 
 def _builtin_explained() -> None:
     builtin = environments.builtin_environment()
-    with st.expander("The built-in environment", expanded=False):
+    with st.expander("The curated base environment", expanded=False):
         st.write(
             "Curated cloud environments (every `AzureML-*` name, and "
             "`azureml://registries/azureml/environments/...`) and environments that name only a container "
