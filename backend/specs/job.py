@@ -191,6 +191,11 @@ class InputSpec(SpecModel):
     optional: bool = False
     description: str = ""
 
+    @field_validator("type", "mode", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value  # the cloud takes URI_FILE, RO_MOUNT
+
     @property
     def is_data(self) -> bool:
         return self.type in DATA_TYPES or self.type in MODEL_TYPES
@@ -210,6 +215,11 @@ class OutputSpec(SpecModel):
     @classmethod
     def _version_as_text(cls, value):
         return None if value is None else str(value)
+
+    @field_validator("type", "mode", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
 
 
 def _input_value(value: Any) -> Any:

@@ -94,6 +94,11 @@ class StepSpec(SpecModel):
     objective: dict[str, Any] | None = None
     early_termination: EarlyTermination = None
 
+    @field_validator("type", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
     @field_validator("limits", mode="before")
     @classmethod
     def _limits_of_its_type(cls, value: Any, info: ValidationInfo) -> Any:

@@ -192,6 +192,13 @@ POLICY_FIELDS: dict[str, tuple[str, ...]] = {
 COMMON_POLICY_FIELDS = ("evaluation_interval", "delay_evaluation")
 
 
+def _zero(value: Any) -> bool:
+    try:
+        return float(value) == 0
+    except (TypeError, ValueError):
+        return False
+
+
 def _snake(text: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", text.strip()).lower()
 
@@ -228,21 +235,20 @@ def check_early_termination(value: Any) -> Any:
                 raise FieldProblem(key, exc.message, out[key]) from None
     if kind == "bandit":
         given = [k for k in ("slack_factor", "slack_amount") if k in out]
-        if len(given) == 2 and 0 in (out["slack_factor"], out["slack_amount"]):
+        if len(given) == 2 and any(_zero(out[k]) for k in given):
             # The cloud's SDK writes both, 0 meaning "not set": keep the one that is set.
-            unset = "slack_factor" if out["slack_factor"] == 0 else "slack_amount"
+            unset = "slack_factor" if _zero(out["slack_factor"]) else "slack_amount"
             out.pop(unset)
             given.remove(unset)
         if len(given) != 1:
             raise FieldProblem("", "a bandit policy takes exactly one of slack_factor, slack_amount")
-        slack = out[given[0]]
-        if (
-            isinstance(slack, bool)
-            or not isinstance(slack, int | float)
-            or not math.isfinite(slack)
-            or slack <= 0
-        ):
-            raise FieldProblem(given[0], "must be a number above 0", slack)
+        try:
+            slack = _number(given[0], out[given[0]])  # text such as '0.1' is a number, as in the cloud
+        except FieldProblem:
+            slack = -1.0
+        if slack <= 0:
+            raise FieldProblem(given[0], "must be a number above 0", out[given[0]])
+        out[given[0]] = slack
     if kind == "truncation_selection":
         if "truncation_percentage" not in out:
             raise FieldProblem("truncation_percentage", "is required (a whole number from 1 to 99)")
