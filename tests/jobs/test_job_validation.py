@@ -50,7 +50,9 @@ HEAD = "$schema: https://azuremlschemas.azureedge.net/latest/commandJob.schema.j
 
 def _refused(tmp_path, yaml_text: str, files: dict[str, str] | None = None) -> str:
     """Submit a job file that must be refused: one line naming the file, and nothing created."""
-    from backend.services import components
+    from sqlmodel import select
+
+    from backend.db.models import Component
 
     with pytest.raises(jobs.ValidationError) as info:
         submit(tmp_path, yaml_text, files)
@@ -59,7 +61,7 @@ def _refused(tmp_path, yaml_text: str, files: dict[str, str] | None = None) -> s
     assert "\n" not in message and "Traceback" not in message
     with open_session() as s:
         assert jobs.list_jobs(session=s, workspace="default", include_children=True) == []
-        assert components.list_components(session=s, workspace="default", include_archived=True) == []
+        assert s.exec(select(Component)).all() == []  # not even an anonymous one
     return message.removeprefix(f"{tmp_path / 'job.yml'}: ")
 
 
