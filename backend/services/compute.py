@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from backend.db.models import Compute, Workspace, utcnow
 from backend.errors import ConflictError, NotFoundError, ValidationError
 from backend.specs import apply_overrides, parse_spec, read_yaml
+from backend.specs.bounds import MAX_IDLE_S, MAX_INSTANCES
 from backend.specs.compute import ComputeSpec
 
 SERVERLESS = "serverless"
@@ -455,12 +456,17 @@ def update_compute(
         raise ValidationError(f"{', '.join(given)} apply to clusters; compute {name!r} is a compute instance")
     lo = given.get("min_instances", row.min_instances)
     hi = given.get("max_instances", row.max_instances)
+    if hi > MAX_INSTANCES:
+        raise ValidationError(f"max_instances: must be a whole number from 1 to {MAX_INSTANCES} (got {hi})")
     if lo < 0 or hi < 1 or lo > hi:
         raise ValidationError(
             f"min_instances ({lo}) must be 0 or more and at most max_instances ({hi}, 1 or more)"
         )
-    if given.get("idle_time_before_scale_down", 0) < 0:
-        raise ValidationError("idle_time_before_scale_down must be 0 or more seconds")
+    idle = given.get("idle_time_before_scale_down", 0)
+    if not 0 <= idle <= MAX_IDLE_S:
+        raise ValidationError(
+            f"idle_time_before_scale_down: must be a whole number of seconds from 0 to {MAX_IDLE_S} (got {idle})"
+        )
     for key, value in given.items():
         setattr(row, key, value)
     if row.type == CLUSTER:

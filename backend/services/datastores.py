@@ -274,13 +274,14 @@ def _azure_config(spec: AzureBlobDatastoreSpec | AzureDataLakeGen2DatastoreSpec)
 
 
 def _local_folder(name: str, path: str) -> Path:
+    """A local datastore names a folder that exists: a typo must not quietly make an empty one."""
     folder = Path(path)
-    if folder.exists() and not folder.is_dir():
+    if not folder.exists():
+        raise ValidationError(
+            f"datastore {name!r}: path {folder} does not exist; create the folder first, or give an existing one"
+        )
+    if not folder.is_dir():
         raise ValidationError(f"datastore {name!r}: path {folder} is a file; give a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ValidationError(f"datastore {name!r}: cannot create folder {folder} ({exc.strerror})") from None
     return folder
 
 

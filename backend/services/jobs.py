@@ -196,14 +196,33 @@ def _wake_after_commit(session: Session) -> None:
 # --- submitting --------------------------------------------------------------------------------------------
 
 
-def check_compute(session: Session, workspace: str, compute: str | None) -> str:
+def check_compute(
+    session: Session,
+    workspace: str,
+    compute: str | None,
+    instance_count: int = 1,
+    *,
+    field: str = "resources.instance_count",
+) -> str:
+    """The compute's name; an unknown compute, or more nodes than it can ever give, is a ValidationError."""
     from backend.services import compute as compute_service
 
     name = (compute or "serverless").removeprefix("azureml:")
-    names = [c.name for c in compute_service.list_computes(session=session, workspace=workspace)]
-    if name not in names:
+    computes = {c.name: c for c in compute_service.list_computes(session=session, workspace=workspace)}
+    if name not in computes:
         raise ValidationError(
-            f"compute: {compute!r} does not exist in workspace {workspace!r} (computes: {', '.join(names)})"
+            f"compute: {compute!r} does not exist in workspace {workspace!r} (computes: {', '.join(computes)})"
+        )
+    most = computes[name].max_instances
+    if instance_count > most:
+        kind = computes[name].type
+        why = {
+            compute_service.SERVERLESS: f"serverless runs at most one node per CPU core of this machine ({most})",
+            compute_service.INSTANCE: "a compute instance is a single node",
+        }.get(kind, f"its max_instances is {most}")
+        raise ValidationError(
+            f"{field}: {instance_count} nodes is more than compute {name!r} can give ({why}); "
+            f"ask for 1 to {most}, or use a cluster with more nodes"
         )
     return name
 
@@ -296,6 +315,17 @@ def resolve_command(
     """Everything the agent needs to run ``spec``: references resolved, local code and data uploaded."""
     from backend.services import datastores, environments
 
+    # Sweeps and pipelines build ``spec`` with model_construct (no validation): the checks that matter to
+    # the process that will run it are repeated here.
+    if not isinstance(spec.command, str) or not spec.command.strip():
+        raise ValidationError("command: must not be empty: give the shell command to run")
+    for key, value in [("command", spec.command), *dict(spec.environment_variables or {}).items()]:
+        if "\x00" in str(key) or "\x00" in str(value):
+            raise ValidationError(
+                f"{'command' if key == 'command' else 'environment_variables.' + str(key)}: contains a NUL "
+                "character (\\x00), which no command or environment variable can carry; remove it"
+            )
+
     env = environments.resolve_environment(
         session=session, workspace=workspace, reference=spec.environment, base_dir=base_dir
     )
@@ -381,7 +411,7 @@ def submit_command_job(
     """Validate every reference, upload local code and inputs, and queue the job."""
     ws = get_workspace_row(session=session, name=workspace)
     name = check_new_name(session, ws.id, workspace, spec.name or generate_name())
-    compute = check_compute(session, workspace, spec.compute)
+    compute = check_compute(session, workspace, spec.compute, spec.resources.instance_count)
     resolved = resolve_command(
         session=session, workspace=workspace, spec=spec, base_dir=base_dir, name=name, source=source
     )

@@ -22,7 +22,8 @@ from backend.services import jobs
 from backend.services.inputs import literal
 from backend.services.workspaces import get_workspace_row
 from backend.specs import parse_spec
-from backend.specs.job import CommandJobSpec, LimitsSpec, check_expressions
+from backend.specs.bounds import MAX_TOTAL_TRIALS
+from backend.specs.job import CommandJobSpec, LimitsSpec, ResourcesSpec, check_expressions
 from backend.specs.sweep import SweepJobSpec
 from backend.statuses import ACTIVE
 from backend.sweep.policies import make_policy
@@ -76,6 +77,12 @@ def submit_sweep(
     max_total = limits.max_total_trials or sampler.total
     if max_total is None:
         raise ValidationError("limits.max_total_trials: required for random and bayesian sampling")
+    if max_total > MAX_TOTAL_TRIALS:
+        raise ValidationError(
+            f"limits.max_total_trials: the grid has {max_total} combinations, more than the "
+            f"{MAX_TOTAL_TRIALS} trials a sweep may run; set limits.max_total_trials (1 to "
+            f"{MAX_TOTAL_TRIALS}) to run the first ones"
+        )
     max_concurrent = limits.max_concurrent_trials or max_total
 
     component = None
@@ -112,7 +119,16 @@ def submit_sweep(
             )
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
-    compute = jobs.check_compute(session, workspace, spec.compute)
+    trial_resources = trial_body.get("resources") or spec.resources
+    if isinstance(trial_resources, dict):
+        trial_resources = ResourcesSpec.model_validate(trial_resources)
+    compute = jobs.check_compute(
+        session,
+        workspace,
+        spec.compute,
+        trial_resources.instance_count if trial_resources else 1,
+        field="trial.resources.instance_count",
+    )
     template_spec = CommandJobSpec.model_construct(
         **{k: v for k, v in trial_body.items() if v is not None},
         inputs=inputs,

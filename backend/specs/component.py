@@ -1,14 +1,28 @@
-"""The cloud's command-component YAML (SPEC section 9) and checking values against its interface."""
+"""The cloud's command-component YAML (SPEC section 9) and checking values against its interface.
+
+As in the cloud's loader, the top level of a component and its ``resources`` take keys Studio does not
+know (``services``, ``identity``, ``queue_settings``, ...): they are kept as given, with a warning.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from backend.errors import ValidationError
-from backend.specs import SpecModel
-from backend.specs.job import DATA_TYPES, MODEL_TYPES, LimitsSpec, ResourcesSpec, check_expressions
+from backend.specs import FieldProblem, SpecModel
+from backend.specs.job import (
+    DATA_TYPES,
+    MODEL_TYPES,
+    Command,
+    ComponentDistribution,
+    EnvironmentVariables,
+    LimitsSpec,
+    ResourcesSpec,
+    Tags,
+    check_expressions,
+)
 
 PRIMITIVES = ("string", "integer", "number", "boolean")
 
@@ -35,6 +49,12 @@ class ComponentInput(SpecModel):
     mode: str | None = None
     path: str | None = None  # some published components carry a default path
 
+    @field_validator("type", mode="before")
+    @classmethod
+    def _path_is_a_folder(cls, value: Any) -> Any:
+        # ``path`` is the cloud's older name for a data input (its loader still takes it)
+        return "uri_folder" if value == "path" else value
+
     @property
     def is_data(self) -> bool:
         return self.type in DATA_TYPES or self.type in MODEL_TYPES
@@ -48,24 +68,46 @@ class ComponentOutput(SpecModel):
     mode: str | None = None
     path: str | None = None
 
+    @field_validator("type", mode="before")
+    @classmethod
+    def _no_primitive_outputs(cls, value: Any) -> Any:
+        if value in PRIMITIVES:
+            raise FieldProblem(
+                "",
+                "outputs of a primitive type (string, integer, number, boolean) are not supported here yet; "
+                "write the value to a uri_file output instead",
+                value,
+            )
+        return value
+
+
+class ComponentResources(ResourcesSpec):
+    """A component's ``resources``: the cloud keeps keys it does not know; so does Studio."""
+
+    model_config = ConfigDict(extra="allow")
+
 
 class CommandComponentSpec(SpecModel):
+    model_config = ConfigDict(extra="allow")
+    READ_ONLY_FIELDS = ("creation_context", "latest_version")
+
     type: Literal["command"] = "command"
     name: str | None = None
     version: str | None = None
     display_name: str | None = None
     description: str = ""
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: Tags = Field(default_factory=dict)
+    properties: dict[str, Any] = Field(default_factory=dict)
     is_deterministic: bool = True
     inputs: dict[str, ComponentInput] = Field(default_factory=dict)
     outputs: dict[str, ComponentOutput] = Field(default_factory=dict)
     code: str | None = None
     environment: str | dict[str, Any]
-    command: str
-    resources: ResourcesSpec | None = None
+    command: Command
+    resources: ComponentResources | None = None
     limits: LimitsSpec | None = None
-    distribution: dict[str, Any] | None = None
-    environment_variables: dict[str, str] = Field(default_factory=dict)
+    distribution: ComponentDistribution = None
+    environment_variables: EnvironmentVariables = Field(default_factory=dict)
     additional_includes: list[str] = Field(default_factory=list)
 
     @field_validator("version", mode="before")

@@ -16,11 +16,13 @@ a file written for the cloud loads unchanged, and ignored; any other field is an
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 
 from backend.specs import SpecModel
+from backend.specs.bounds import MAX_IDLE_S, MAX_INSTANCES
+from backend.specs.job import tag_values, whole_number
 
 SUPPORTED_TYPES = ("amlcompute", "computeinstance")
 LATER_TYPES = ("kubernetes", "ray", "virtualmachine", "synapsespark")
@@ -53,12 +55,23 @@ CLUSTER_ONLY_FIELDS = ("min_instances", "max_instances", "idle_time_before_scale
 
 
 class ComputeSpec(SpecModel):
+    READ_ONLY_FIELDS = (
+        "id",
+        "created_on",
+        "provisioning_state",
+        "provisioning_errors",
+        "state",
+        "last_operation",
+        "os_image_metadata",
+        "services",
+    )
+
     name: str
     type: str
     size: str | None = None
-    min_instances: int | None = Field(default=None, ge=0)
-    max_instances: int | None = Field(default=None, ge=1)
-    idle_time_before_scale_down: int | None = Field(default=None, ge=0)
+    min_instances: Annotated[int | None, whole_number(0, MAX_INSTANCES)] = None
+    max_instances: Annotated[int | None, whole_number(1, MAX_INSTANCES)] = None
+    idle_time_before_scale_down: Annotated[int | None, whole_number(0, MAX_IDLE_S, unit="seconds")] = None
     description: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
 
@@ -103,9 +116,7 @@ class ComputeSpec(SpecModel):
     @field_validator("tags", mode="before")
     @classmethod
     def _tag_values_text(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: "" if v is None else v if isinstance(v, str) else str(v) for k, v in value.items()}
-        return value
+        return tag_values(value)
 
     @field_validator("tier", mode="before")
     @classmethod

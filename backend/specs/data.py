@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
 from backend.specs import SpecModel
+from backend.specs.job import tag_values
 
 DataType = Literal["uri_file", "uri_folder", "mltable"]
 
 
 class DataSpec(SpecModel):
+    READ_ONLY_FIELDS = ("id", "creation_context", "latest_version")
+
     name: str
     version: str | None = None
     type: DataType = "uri_folder"
@@ -19,6 +22,8 @@ class DataSpec(SpecModel):
     description: str = ""
     tags: dict[str, str] = Field(default_factory=dict)
     properties: dict[str, str] = Field(default_factory=dict)
+    datastore: str | None = None  # the cloud uploads a local path there; Studio uses the default datastore
+    auto_delete_setting: dict[str, Any] | None = None  # recorded; Studio deletes nothing by itself
 
     @field_validator("version", mode="before")
     @classmethod
@@ -28,6 +33,4 @@ class DataSpec(SpecModel):
     @field_validator("tags", "properties", mode="before")
     @classmethod
     def _values_as_text(cls, value):
-        if isinstance(value, dict):
-            return {str(k): "" if v is None else str(v) for k, v in value.items()}
-        return value
+        return tag_values(value)

@@ -34,6 +34,7 @@ from pydantic import (
 
 from backend.errors import ValidationError
 from backend.specs import SpecModel, apply_overrides, parse_spec, parse_yaml_text, read_yaml
+from backend.specs.job import tag_values
 
 DATASTORE_TYPES = ("local", "azure_blob", "azure_data_lake_gen2")
 AZURE_TYPES = ("azure_blob", "azure_data_lake_gen2")
@@ -150,6 +151,8 @@ class DatastoreCredentials(BaseModel):
 
 
 class _DatastoreSpec(SpecModel):
+    READ_ONLY_FIELDS = ("id",)
+
     name: Annotated[str, BeforeValidator(_checked(NAME_PATTERN, f"use {NAME_RULE}"))]
     description: str = ""
     tags: dict[str, str] = Field(default_factory=dict)
@@ -157,9 +160,7 @@ class _DatastoreSpec(SpecModel):
     @field_validator("tags", mode="before")
     @classmethod
     def _tag_values_as_text(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {str(k): _as_text(v) if v is not None else "" for k, v in value.items()}
-        return value
+        return tag_values(value)
 
     @field_validator("description", mode="before")
     @classmethod

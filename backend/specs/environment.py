@@ -27,6 +27,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from backend.specs import SpecModel
+from backend.specs.job import tag_values
 
 
 def _as_text(value: Any) -> Any:
@@ -65,6 +66,8 @@ class InferenceConfig(_Part):
 class EnvironmentSpec(SpecModel):
     """One environment version as the cloud's YAML writes it."""
 
+    READ_ONLY_FIELDS = ("creation_context", "intellectual_property", "latest_version")
+
     name: str | None = None
     version: str | None = None
     description: str | None = None
@@ -76,6 +79,7 @@ class EnvironmentSpec(SpecModel):
     os_type: Literal["linux", "windows"] | None = None
     inference_config: InferenceConfig | None = None
     datastore: str | None = None
+    auto_delete_setting: dict[str, Any] | None = None  # recorded; Studio deletes nothing by itself
 
     @field_validator("version", mode="before")
     @classmethod
@@ -85,9 +89,7 @@ class EnvironmentSpec(SpecModel):
     @field_validator("tags", mode="before")
     @classmethod
     def _tag_values_text(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: ("" if v is None else _as_text(v)) for k, v in value.items()}
-        return value
+        return tag_values(value)
 
     @field_validator("os_type", mode="before")
     @classmethod

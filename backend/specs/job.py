@@ -1,23 +1,174 @@
-"""The cloud's command-job YAML (SPEC section 7) and the ``${{...}}`` / ``$[[...]]`` expressions."""
+"""The cloud's command-job YAML (SPEC section 7) and the ``${{...}}`` / ``$[[...]]`` expressions.
+
+The parts that job, sweep, pipeline and component models share live here too: the checks of a command,
+of environment variables, of tags, of ``distribution``, ``resources``, ``limits`` and ``queue_settings``.
+"""
 
 from __future__ import annotations
 
+import math
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from backend.errors import ValidationError
-from backend.specs import SpecModel
+from backend.specs import FieldProblem, SpecModel, note, validate_part
+from backend.specs.bounds import MAX_INSTANCES, MAX_TIMEOUT_S
 
 DATA_TYPES = ("uri_file", "uri_folder", "mltable")
 MODEL_TYPES = ("mlflow_model", "custom_model", "triton_model")
 INPUT_MODES = ("ro_mount", "download", "direct", "eval_mount", "eval_download")
 OUTPUT_MODES = ("rw_mount", "upload", "direct")
 Literal_ = str | int | float | bool
+JOB_READ_ONLY_FIELDS = ("status", "id", "creation_context", "log_files")
 
 EXPRESSION = re.compile(r"\$\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
 OPTIONAL_PART = re.compile(r"\$\[\[(.*?)\]\]", re.S)
+
+
+# --- shared checks -----------------------------------------------------------------------------------------
+
+
+def whole_number(low: int, high: int | None = None, *, unit: str = "", truncate: bool = False):
+    """A validator: a whole number in [low, high]; ``truncate`` takes 1.5 as 1, as the cloud's loader does."""
+    of = f" of {unit}" if unit else ""
+    allowed = (
+        f"a whole number{of} from {low} to {high}"
+        if high is not None
+        else f"a whole number{of} of at least {low}"
+    )
+    if unit == "seconds" and high == MAX_TIMEOUT_S:
+        allowed += " (60 days)"
+
+    def check(value: Any) -> Any:
+        if value is None:
+            return None
+        number = value
+        if isinstance(value, str):
+            try:
+                number = float(value.strip())
+            except ValueError:
+                raise FieldProblem("", f"must be {allowed}", value) from None
+        if isinstance(number, bool) or not isinstance(number, int | float) or not math.isfinite(number):
+            raise FieldProblem("", f"must be {allowed}", value)
+        if isinstance(number, float):
+            if not number.is_integer() and not truncate:
+                raise FieldProblem("", f"must be {allowed}", value)
+            number = int(number)
+        if number < low or (high is not None and number > high):
+            raise FieldProblem("", f"must be {allowed}", value)
+        return number
+
+    return BeforeValidator(check)
+
+
+Seconds = Annotated[int | None, whole_number(1, MAX_TIMEOUT_S, unit="seconds", truncate=True)]
+InstanceCount = Annotated[int, whole_number(1, MAX_INSTANCES)]
+
+
+def check_command(value: Any) -> Any:
+    """A command must say something to run: empty or blank text is refused."""
+    if isinstance(value, str) and not value.strip():
+        raise FieldProblem("", "must not be empty: give the shell command to run", value)
+    return value
+
+
+Command = Annotated[str, BeforeValidator(check_command)]
+OptionalCommand = Annotated[str | None, BeforeValidator(check_command)]
+
+
+def _scalar_text(value: Any, path: str, what: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool | int | float | str):
+        return str(value)
+    raise FieldProblem(
+        path, f"{what} must be text, a number or a boolean, not a {type(value).__name__}", value
+    )
+
+
+def environment_variables(value: Any) -> Any:
+    """``NAME: value`` pairs; values that are numbers or booleans become text, as the cloud does."""
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for name, item in value.items():
+        key = str(name)
+        if not key or "=" in key:
+            raise FieldProblem(key, "is not a valid environment variable name (non-empty, without '=')")
+        out[key] = _scalar_text(item, key, "an environment variable's value")
+    return out
+
+
+def tag_values(value: Any) -> Any:
+    """Tags and properties: text values; numbers and booleans are kept as their text."""
+    if not isinstance(value, dict):
+        return value
+    return {str(k): _scalar_text(v, str(k), "a tag's value") for k, v in value.items()}
+
+
+EnvironmentVariables = Annotated[dict[str, str], BeforeValidator(environment_variables)]
+Tags = Annotated[dict[str, str], BeforeValidator(tag_values)]
+
+# distribution type -> its fields (``azure.ai.ml`` MPI/PyTorch/TensorFlow/Ray distribution schemas)
+DISTRIBUTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "pytorch": ("process_count_per_instance",),
+    "mpi": ("process_count_per_instance",),
+    "tensorflow": ("worker_count", "parameter_server_count"),
+    "ray": (
+        "port",
+        "address",
+        "include_dashboard",
+        "dashboard_port",
+        "head_node_additional_args",
+        "worker_node_additional_args",
+    ),
+}
+_COUNTS = {"process_count_per_instance": 1, "worker_count": 1, "parameter_server_count": 0}
+
+
+def check_distribution(value: Any, info: ValidationInfo | None = None, *, extra: bool = False) -> Any:
+    """A ``distribution`` mapping, checked and returned as a mapping (``type`` in lower case).
+
+    ``extra``: keep keys the type does not know (a component's distribution, where the cloud keeps them).
+    """
+    if value is None:
+        return None
+    kinds = ", ".join(map(repr, DISTRIBUTION_FIELDS))
+    if not isinstance(value, dict):
+        raise FieldProblem("", f"must be a mapping with a 'type' (one of {kinds})", value)
+    kind = value.get("type")
+    if not isinstance(kind, str) or kind.strip().lower() not in DISTRIBUTION_FIELDS:
+        raise FieldProblem("type", f"must be one of {kinds}", kind)
+    kind = kind.strip().lower()
+    out: dict[str, Any] = {**value, "type": kind}
+    known = DISTRIBUTION_FIELDS[kind]
+    for key, item in value.items():
+        if key == "type":
+            continue
+        if key not in known:
+            if not extra:
+                raise FieldProblem(
+                    key, f"is not a field of a {kind} distribution (fields: {', '.join(known)})"
+                )
+            note(info, f"field 'distribution.{key}' is not used by Studio; kept as given")
+        elif key in _COUNTS and item is not None:
+            try:
+                out[key] = whole_number(_COUNTS[key], MAX_INSTANCES).func(item)
+            except FieldProblem as exc:
+                raise FieldProblem(key, exc.message, item) from None
+    return out
+
+
+Distribution = Annotated[dict[str, Any] | None, BeforeValidator(check_distribution)]
+
+
+def _component_distribution(value: Any, info: ValidationInfo) -> Any:
+    return check_distribution(value, info, extra=True)
+
+
+ComponentDistribution = Annotated[dict[str, Any] | None, BeforeValidator(_component_distribution)]
 
 
 class InputSpec(SpecModel):
@@ -40,6 +191,11 @@ class InputSpec(SpecModel):
     optional: bool = False
     description: str = ""
 
+    @field_validator("type", "mode", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value  # the cloud takes URI_FILE, RO_MOUNT
+
     @property
     def is_data(self) -> bool:
         return self.type in DATA_TYPES or self.type in MODEL_TYPES
@@ -60,52 +216,80 @@ class OutputSpec(SpecModel):
     def _version_as_text(cls, value):
         return None if value is None else str(value)
 
+    @field_validator("type", "mode", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+
+def _input_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return validate_part(InputSpec, value)
+    if value is not None and not isinstance(value, bool | int | float | str):
+        raise FieldProblem(
+            "",
+            "must be a literal (text, a number or a boolean) or a mapping such as {type: uri_file, path: ...}",
+            value,
+        )
+    return value
+
+
+InputValue = Annotated[Literal_ | InputSpec | None, BeforeValidator(_input_value)]
+Inputs = dict[str, InputValue]
+
 
 class ResourcesSpec(SpecModel):
-    instance_count: int = Field(default=1, ge=1)
+    """``resources`` (the cloud's JobResourceConfiguration); only ``instance_count`` means something here."""
+
+    instance_count: InstanceCount = 1
     instance_type: str | None = None
     shm_size: str | None = None
+    docker_args: str | None = None
+    locations: list[str] | None = None
+    max_instance_count: Annotated[int | None, whole_number(1, MAX_INSTANCES)] = None
     properties: dict[str, Any] = Field(default_factory=dict)
 
 
 class LimitsSpec(SpecModel):
-    timeout: int | None = Field(default=None, gt=0)
+    timeout: Seconds = None
+
+
+class QueueSettingsSpec(SpecModel):
+    """Recorded; Studio has one queue per compute."""
+
+    job_tier: Literal["null", "spot", "basic", "standard", "premium"] | None = None
+    priority: Literal["low", "medium", "high"] | None = None
+
+    @field_validator("job_tier", "priority", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
 
 
 class CommandJobSpec(SpecModel):
+    READ_ONLY_FIELDS = (*JOB_READ_ONLY_FIELDS, "parameters")
+
     type: Literal["command"] = "command"
     name: str | None = None
     display_name: str | None = None
     experiment_name: str | None = None
     description: str = ""
-    tags: dict[str, str] = Field(default_factory=dict)
-    properties: dict[str, Any] = Field(default_factory=dict)
-    command: str
+    tags: Tags = Field(default_factory=dict)
+    properties: Tags = Field(default_factory=dict)
+    command: Command
     code: str | None = None
     environment: str | dict[str, Any]
-    environment_variables: dict[str, str] = Field(default_factory=dict)
+    environment_variables: EnvironmentVariables = Field(default_factory=dict)
     compute: str | None = None
-    inputs: dict[str, Literal_ | InputSpec | None] = Field(default_factory=dict)
+    inputs: Inputs = Field(default_factory=dict)
     outputs: dict[str, OutputSpec | None] = Field(default_factory=dict)
     resources: ResourcesSpec = Field(default_factory=ResourcesSpec)
     limits: LimitsSpec = Field(default_factory=LimitsSpec)
-    distribution: dict[str, Any] | None = None
+    distribution: Distribution = None
     services: dict[str, Any] | None = None
     identity: dict[str, Any] | None = None
-    queue_settings: dict[str, Any] | None = None
-
-    @field_validator("tags", "environment_variables", mode="before")
-    @classmethod
-    def _values_as_text(cls, value):
-        if isinstance(value, dict):
-            return {str(k): "" if v is None else str(v) for k, v in value.items()}
-        return value
-
-    @field_validator("inputs", mode="before")
-    @classmethod
-    def _inputs(cls, value):
-        # A mapping without a ``type`` but with a ``path`` is a data input (uri_folder by default).
-        return value
+    queue_settings: QueueSettingsSpec | None = None
+    parent_job_name: str | None = None  # recorded: the cloud sets it on a pipeline's steps
 
     @model_validator(mode="after")
     def _expressions_name_known_inputs_and_outputs(self):

@@ -98,7 +98,7 @@ def test_an_instance_yaml_creates_a_running_instance(tmp_path):
         ("name: c1\n", "c.yml: field 'type' is required"),
         (
             "name: c1\ntype: amlcompute\nmax_instances: many\n",
-            "field 'max_instances': Input should be a valid integer",
+            "field 'max_instances': must be a whole number from 1 to 1000 (got 'many')",
         ),
         (
             "name: c1\ntype: amlcompute\nmin_instances: 3\nmax_instances: 2\n",
@@ -112,6 +112,23 @@ def test_an_instance_yaml_creates_a_running_instance(tmp_path):
         ("name: 1bad\ntype: amlcompute\n", "compute name '1bad' is not valid"),
         ("name: serverless\ntype: amlcompute\n", "'serverless' is reserved"),
         ("name: c1\ntype: amlcompute\ntier: premium\n", "field 'tier' must be 'dedicated' or 'low_priority'"),
+        (
+            "name: c1\ntype: amlcompute\nmax_instances: 100000\n",
+            "c.yml: field 'max_instances': must be a whole number from 1 to 1000 (got 100000)",
+        ),
+        (
+            "name: c1\ntype: amlcompute\nmin_instances: 5000\nmax_instances: 10\n",
+            "c.yml: field 'min_instances': must be a whole number from 0 to 1000 (got 5000)",
+        ),
+        (
+            "name: c1\ntype: amlcompute\nmin_instances: -1\n",
+            "c.yml: field 'min_instances': must be a whole number from 0 to 1000 (got -1)",
+        ),
+        (
+            "name: c1\ntype: amlcompute\nidle_time_before_scale_down: 99999999999999\n",
+            "c.yml: field 'idle_time_before_scale_down': must be a whole number of seconds from 0 to 31536000 "
+            "(got 99999999999999)",
+        ),
     ],
 )
 def test_a_bad_compute_file_is_one_clear_message_and_nothing_is_created(tmp_path, text, message):
@@ -185,6 +202,24 @@ def test_a_cluster_scale_settings_can_change_within_bounds():
         assert (updated.min_instances, updated.max_instances, updated.current_nodes) == (1, 5, 1)
         with pytest.raises(ValidationError, match=r"min_instances \(6\) must be 0 or more and at most"):
             compute.update_compute(session=s, workspace="default", name="cl", min_instances=6)
+
+
+def test_a_cluster_cannot_be_scaled_beyond_the_bounds_one_machine_honours():
+    _form(name="cl", type="amlcompute", max_instances=2)
+    with open_session() as s:
+        with pytest.raises(ValidationError) as caught:
+            compute.update_compute(session=s, workspace="default", name="cl", max_instances=10**13)
+        assert (
+            str(caught.value) == "max_instances: must be a whole number from 1 to 1000 (got 10000000000000)"
+        )
+        with pytest.raises(
+            ValidationError, match="idle_time_before_scale_down: must be a whole number of seconds"
+        ):
+            compute.update_compute(
+                session=s, workspace="default", name="cl", idle_time_before_scale_down=10**15
+            )
+        shown = compute.get_compute(session=s, workspace="default", name="cl")
+        assert (shown.max_instances, shown.idle_time_before_scale_down) == (2, 120)
 
 
 def test_delete_removes_it_and_an_unknown_name_lists_the_computes():

@@ -17,7 +17,9 @@ from studio.cli import main
 WS = "default"
 
 
-def _local(name: str, folder: Path, **fields) -> datastores.DatastorePublic:
+def _local(name: str, folder: Path, *, make: bool = True, **fields) -> datastores.DatastorePublic:
+    if make:
+        folder.mkdir(parents=True, exist_ok=True)
     spec = datastores.parse_datastore(
         {"name": name, "type": "local", "path": str(folder), **fields}, source="t"
     )
@@ -53,7 +55,7 @@ def _add_data_asset(path: str, name: str = "iris", version: str = "1") -> None:
 
 
 @pytest.mark.usefixtures("database")
-def test_a_local_datastore_is_created_with_its_folder_and_listed(tmp_path):
+def test_a_local_datastore_on_an_existing_folder_is_created_and_listed(tmp_path):
     created = _local(
         "shared_data", tmp_path / "new" / "folder", description="team files", tags={"team": "ml"}
     )
@@ -72,8 +74,19 @@ def test_a_path_that_is_a_file_is_refused_and_nothing_is_created(tmp_path):
     with pytest.raises(
         ValidationError, match=r"datastore 'filestore': path .*a\.txt is a file; give a folder"
     ):
-        _local("filestore", tmp_path / "a.txt")
+        _local("filestore", tmp_path / "a.txt", make=False)
     assert "filestore" not in _names()
+
+
+@pytest.mark.usefixtures("database")
+def test_a_local_datastore_on_a_missing_folder_is_refused_and_makes_no_folder(tmp_path):
+    missing = tmp_path / "typo" / "folder"
+    with pytest.raises(ValidationError) as caught:
+        _local("shared", missing, make=False)
+    assert str(caught.value) == (
+        f"datastore 'shared': path {missing} does not exist; create the folder first, or give an existing one"
+    )
+    assert "shared" not in _names() and not (tmp_path / "typo").exists()
 
 
 @pytest.mark.usefixtures("database")
@@ -81,7 +94,7 @@ def test_a_path_that_is_a_file_is_refused_and_nothing_is_created(tmp_path):
 def test_a_taken_name_is_a_conflict(tmp_path, name):
     _local("mine", tmp_path / "one")
     with pytest.raises(ConflictError, match=f"datastore '{name}' already exists in workspace 'default'"):
-        _local(name, tmp_path / "two")
+        _local(name, tmp_path / "two", make=False)
     assert not (tmp_path / "two").exists()
 
 
@@ -452,6 +465,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 @pytest.mark.usefixtures("database")
 def test_cli_creates_lists_shows_and_sets_the_default(capsys, tmp_path):
+    (tmp_path / "t").mkdir()
     code, out, err = run(
         capsys,
         "datastore",
@@ -481,6 +495,7 @@ def test_cli_creates_lists_shows_and_sets_the_default(capsys, tmp_path):
 
 def test_cli_create_from_a_file_with_overrides(capsys, tmp_path):
     (tmp_path / "ds.yml").write_text("name: fromfile\ntype: local\npath: ./here\ndescription: from yaml\n")
+    (tmp_path / "here").mkdir()
     code, out, err = run(
         capsys,
         "datastore",
@@ -499,6 +514,7 @@ def test_cli_create_from_a_file_with_overrides(capsys, tmp_path):
 
 
 def test_cli_moves_files_both_ways_and_lists_them(capsys, tmp_path, local_files):
+    (tmp_path / "s").mkdir()
     assert (
         run(capsys, "datastore", "create", "-n", "files", "-t", "local", "--path", str(tmp_path / "s"))[0]
         == 0
@@ -537,6 +553,10 @@ def test_cli_moves_files_both_ways_and_lists_them(capsys, tmp_path, local_files)
             "command line: field 'type': must be one of",
         ),
         (["datastore", "create", "--file", "/no/such.yml"], "/no/such.yml: file not found"),
+        (
+            ["datastore", "create", "--name", "x", "--type", "local", "--path", "/no/such/folder"],
+            "datastore 'x': path /no/such/folder does not exist; create the folder first",
+        ),
         (["datastore", "ls", "--name", "workspaceblobstore", "--path", "x"], "x does not exist on datastore"),
         (
             ["datastore", "upload", "--name", "workspaceblobstore", "--src", "/no/such/dir"],
@@ -551,6 +571,7 @@ def test_cli_mistakes_are_one_line(capsys, argv, message):
 
 
 def test_cli_delete_asks_first_and_keeps_the_datastore_when_refused(capsys, tmp_path, monkeypatch):
+    (tmp_path / "g").mkdir()
     assert (
         run(capsys, "datastore", "create", "-n", "gone", "-t", "local", "--path", str(tmp_path / "g"))[0] == 0
     )
@@ -563,6 +584,7 @@ def test_cli_delete_asks_first_and_keeps_the_datastore_when_refused(capsys, tmp_
 
 def test_cli_credentials_from_the_environment_are_used_only_for_cloud_stores(monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("STUDIO_DATASTORE_ACCOUNT_KEY", "ENVKEYVALUE1234")
+    (tmp_path / "p").mkdir()
     code, out, err = run(
         capsys, "datastore", "create", "-n", "plain", "-t", "local", "--path", str(tmp_path / "p")
     )

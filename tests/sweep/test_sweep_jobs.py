@@ -263,3 +263,258 @@ def test_a_bandit_policy_cancels_exactly_the_trials_its_rule_names(tmp_path, age
         )
         assert trials[q].runtime_s < 60  # stopped, not run to its end
     assert _view(job.name).compute_saved_s > 0
+
+
+# --- sweeps beyond sane bounds are refused before anything is created (issue 9, item 6) --------------------
+
+SWEEP = """
+$schema: https://azuremlschemas.azureedge.net/latest/sweepJob.schema.json
+type: sweep
+trial:
+  command: python train.py --lr ${{search_space.lr}}
+  environment: azureml:AzureML-sklearn-1.5-ubuntu22.04-py39-cpu@latest
+sampling_algorithm: random
+search_space:
+  lr: {type: uniform, min_value: 0.01, max_value: 0.1}
+objective: {goal: maximize, primary_metric: acc}
+limits: {max_total_trials: 4}
+"""
+
+
+def _sweep(**parts: str) -> str:
+    """The SWEEP file with top-level keys replaced (``search_space``, ``limits``, ...) or added."""
+    lines = [line for line in SWEEP.strip().splitlines() if line.split(":")[0] not in parts]
+    lines = [line for line in lines if not (line.startswith("  lr:") and "search_space" in parts)]
+    return "\n".join([*lines, *(f"{key}: {value}" for key, value in parts.items())]) + "\n"
+
+
+def _refused(tmp_path, text: str) -> str:
+    with pytest.raises(jobs.ValidationError) as info:
+        submit(tmp_path, text)
+    message = str(info.value)
+    assert message.startswith(f"{tmp_path / 'job.yml'}: ") and "\n" not in message
+    with open_session() as s:
+        assert jobs.list_jobs(session=s, workspace="default", include_children=True) == []
+    return message.removeprefix(f"{tmp_path / 'job.yml'}: ")
+
+
+def test_a_sweep_of_ten_trillion_trials_on_a_stopped_instance_is_refused_with_one_line(tmp_path):
+    from backend.services import compute
+
+    (tmp_path / "ci.yml").write_text("name: my-instance\ntype: computeinstance\n")
+    with open_session() as s:
+        compute.create_compute_from_file(session=s, workspace="default", path=tmp_path / "ci.yml")
+        compute.stop_compute(session=s, workspace="default", name="my-instance")
+    text = _sweep(compute="azureml:my-instance", limits="{max_total_trials: 10000000000000}")
+    assert _refused(tmp_path, text) == (
+        "field 'limits.max_total_trials': must be a whole number from 1 to 1000 (got 10000000000000)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("limits", "message"),
+    [
+        (
+            "{max_total_trials: 0}",
+            "field 'limits.max_total_trials': must be a whole number from 1 to 1000 (got 0)",
+        ),
+        (
+            "{max_total_trials: 1001}",
+            "field 'limits.max_total_trials': must be a whole number from 1 to 1000",
+        ),
+        (
+            "{max_total_trials: 10, max_concurrent_trials: 101}",
+            "field 'limits.max_concurrent_trials': must be a whole number from 1 to 100 (got 101)",
+        ),
+        (
+            "{max_total_trials: 10, timeout: 99999999999}",
+            "field 'limits.timeout': must be a whole number of seconds from 1 to 5184000 (60 days) "
+            "(got 99999999999)",
+        ),
+        (
+            "{max_total_trials: 10, trial_timeout: -5}",
+            "field 'limits.trial_timeout': must be a whole number of seconds from 1 to 5184000 (60 days)",
+        ),
+    ],
+)
+def test_sweep_limits_beyond_the_clouds_bounds_are_refused(tmp_path, limits, message):
+    assert _refused(tmp_path, _sweep(limits=limits)).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            "{type: uniform, min_value: .nan, max_value: 1}",
+            "field 'search_space.lr.min_value': must be a finite number (got nan)",
+        ),
+        (
+            "{type: uniform, min_value: 0, max_value: .inf}",
+            "field 'search_space.lr.max_value': must be a finite number (got inf)",
+        ),
+        (
+            "{type: normal, mu: -.inf, sigma: 1}",
+            "field 'search_space.lr.mu': must be a finite number (got -inf)",
+        ),
+        (
+            "{type: normal, mu: 0, sigma: .nan}",
+            "field 'search_space.lr.sigma': must be a finite number (got nan)",
+        ),
+        (
+            "{type: quniform, min_value: 0, max_value: 10, q: .nan}",
+            "field 'search_space.lr.q': must be a finite number",
+        ),
+        (
+            "{type: uniform, min_value: 2, max_value: 1}",
+            "field 'search_space.lr': min_value must be below max_value (got 2 and 1)",
+        ),
+        ("{type: normal, mu: 0, sigma: 0}", "field 'search_space.lr.sigma': must be above 0 (got 0)"),
+        ("{type: lognormal, mu: 0, sigma: -1}", "field 'search_space.lr.sigma': must be above 0 (got -1)"),
+        (
+            "{type: quniform, min_value: 0, max_value: 10, q: 0}",
+            "field 'search_space.lr.q': must be above 0 (got 0)",
+        ),
+        ("{type: qnormal, mu: 0, sigma: 1, q: -1}", "field 'search_space.lr.q': must be above 0 (got -1)"),
+        (
+            "{type: randint, upper: 0}",
+            "field 'search_space.lr.upper': must be a whole number of at least 1 (got 0)",
+        ),
+        (
+            "{type: randint, upper: 2.5}",
+            "field 'search_space.lr.upper': must be a whole number of at least 1",
+        ),
+        (
+            "{type: choice, values: []}",
+            "field 'search_space.lr.values': give a non-empty list of values (got [])",
+        ),
+        (
+            "{type: choice, values: [1, .nan]}",
+            "field 'search_space.lr.values.1': must be a finite number (got nan)",
+        ),
+        (
+            "{type: loguniform, min_value: 0, max_value: 1000}",
+            "field 'search_space.lr.max_value': must be at most 710",
+        ),
+        (
+            "{type: uniform, min_value: -1e308, max_value: 1e308}",
+            "field 'search_space.lr': the range from min_value to max_value is too wide",
+        ),
+        (
+            "{type: lognormal, mu: 700, sigma: 10}",
+            "field 'search_space.lr': mu + 7 * sigma must be at most 710",
+        ),
+        ("{type: gaussian, mu: 0, sigma: 1}", "field 'search_space.lr.type': is not a distribution"),
+        (
+            "{type: uniform, min_value: 0, max_value: 1, step: 0.1}",
+            "field 'search_space.lr.step': 'uniform' takes min_value, max_value only",
+        ),
+    ],
+)
+def test_distributions_with_bounds_that_cannot_be_sampled_are_refused(tmp_path, entry, message):
+    assert _refused(tmp_path, _sweep(search_space="{lr: " + entry + "}")).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("policy", "message"),
+    [
+        (
+            "{type: bandit, slack_factor: 0.1, evaluation_interval: 0}",
+            "field 'early_termination.evaluation_interval': must be a whole number of at least 1 (got 0)",
+        ),
+        (
+            "{type: median_stopping, delay_evaluation: -1}",
+            "field 'early_termination.delay_evaluation': must be a whole number of at least 0 (got -1)",
+        ),
+        (
+            "{type: bandit, slack_factor: 0}",
+            "field 'early_termination.slack_factor': must be a number above 0 (got 0)",
+        ),
+        (
+            "{type: bandit, slack_amount: -0.2}",
+            "field 'early_termination.slack_amount': must be a number above 0 (got -0.2)",
+        ),
+        (
+            "{type: bandit, slack_factor: .nan}",
+            "field 'early_termination.slack_factor': must be a number above 0",
+        ),
+        (
+            "{type: bandit}",
+            "field 'early_termination': a bandit policy takes exactly one of slack_factor, slack_amount",
+        ),
+        (
+            "{type: bandit, slack_factor: 0.1, slack_amount: 0.2}",
+            "field 'early_termination': a bandit policy takes exactly one of slack_factor, slack_amount",
+        ),
+        (
+            "{type: truncation_selection, truncation_percentage: 0}",
+            "field 'early_termination.truncation_percentage': must be a whole number from 1 to 99 (got 0)",
+        ),
+        (
+            "{type: truncation_selection, truncation_percentage: 100}",
+            "field 'early_termination.truncation_percentage': must be a whole number from 1 to 99 (got 100)",
+        ),
+        ("{type: truncation_selection}", "field 'early_termination.truncation_percentage': is required"),
+        (
+            "{type: median_stopping, grace_period: 3}",
+            "field 'early_termination.grace_period': is not a field of a median_stopping policy",
+        ),
+        ("{type: hyperband}", "field 'early_termination.type': must be one of 'bandit', 'median_stopping'"),
+    ],
+)
+def test_early_termination_policies_outside_their_rules_are_refused(tmp_path, policy, message):
+    assert _refused(tmp_path, _sweep(early_termination=policy)).startswith(message)
+
+
+def test_an_empty_trial_command_a_grid_too_large_and_too_many_trial_nodes_are_refused(tmp_path):
+    text = _sweep().replace("command: python train.py --lr ${{search_space.lr}}", "command: '   '")
+    assert _refused(tmp_path, text).startswith("field 'trial.command': must not be empty")
+    values = "{type: choice, values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]}"
+    grid = _sweep(
+        search_space="{lr: " + values + ", a: " + values + ", b: " + values + "}",
+        sampling_algorithm="grid",
+        limits="{max_concurrent_trials: 2}",
+    )
+    assert _refused(tmp_path, grid) == (
+        "limits.max_total_trials: the grid has 1331 combinations, more than the 1000 trials a sweep may "
+        "run; set limits.max_total_trials (1 to 1000) to run the first ones"
+    )
+    wide = _sweep().replace("  environment:", "  resources: {instance_count: 999}\n  environment:")
+    assert _refused(tmp_path, wide).startswith(
+        "trial.resources.instance_count: 999 nodes is more than compute 'serverless' can give"
+    )
+
+
+def test_a_cloud_exported_policy_and_delay_evaluation_zero_are_accepted(tmp_path):
+    # The cloud's SDK writes both slacks (0 meaning "not set") and CamelCase policy types.
+    policy = "{type: Bandit, slack_factor: 0.1, slack_amount: 0, evaluation_interval: 1, delay_evaluation: 0}"
+    job = submit(tmp_path, _sweep(early_termination=policy))
+    with open_session() as s:
+        row = jobs.get_job_row(session=s, workspace="default", name=job.name)
+    assert row.spec["early_termination"] == {
+        "type": "bandit",
+        "slack_factor": 0.1,
+        "evaluation_interval": 1,
+        "delay_evaluation": 0,
+    }
+
+
+def test_the_sdk_refuses_a_nan_bound_before_anything_is_queued(tmp_path, monkeypatch):
+    from studio.ml import MLClient, command
+    from studio.ml.sweep import Uniform
+
+    monkeypatch.chdir(tmp_path)
+    client = MLClient(credential=None, subscription_id="s", resource_group_name="r", workspace_name="default")
+    job = command(
+        command="python train.py --lr ${{inputs.lr}}",
+        inputs={"lr": 0.1},
+        environment="azureml:AzureML-sklearn-1.5-ubuntu22.04-py39-cpu@latest",
+    )
+    sweep_job = job(lr=Uniform(min_value=float("nan"), max_value=1.0)).sweep(
+        sampling_algorithm="random", primary_metric="acc", goal="maximize", max_total_trials=4
+    )
+    with pytest.raises(jobs.ValidationError) as info:
+        client.jobs.create_or_update(sweep_job)
+    assert "field 'search_space.lr.min_value': must be a finite number (got nan)" in str(info.value)
+    assert "\n" not in str(info.value)
+    with open_session() as s:
+        assert jobs.list_jobs(session=s, workspace="default", include_children=True) == []
