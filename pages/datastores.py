@@ -190,7 +190,7 @@ def create_section(expanded: bool) -> None:
         bad = _problem(name, datastores.name_problem)
         ready = bool(name)
         if kind == "local":
-            path = st.text_input("Folder", key="new_ds_path", help="An existing folder, or one to create.")
+            path = st.text_input("Folder", key="new_ds_path", help="An existing folder on this machine.")
             if path and not path.startswith(("/", "~")):
                 st.error("give the folder as an absolute path (/data/shared or ~/data)")
                 bad = True

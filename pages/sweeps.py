@@ -507,11 +507,11 @@ def _policy_inputs(prefix: str, *, allow_none: bool, start: dict | None = None) 
         cols = st.columns(2)
         form["evaluation_interval"] = cols[0].number_input(
             "Evaluation interval",
-            min_value=0,
+            min_value=1,
             value=int(start.get("evaluation_interval", 1) or 1),
             step=1,
             key=f"{prefix}_interval",
-            help="Evaluate at every n-th logged value of the primary metric (0 counts as 1)",
+            help="Evaluate at every n-th logged value of the primary metric",
         )
         form["delay_evaluation"] = cols[1].number_input(
             "Delay evaluation",

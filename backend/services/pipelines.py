@@ -27,7 +27,14 @@ from backend.services import jobs
 from backend.services.inputs import check_data_available, literal, resolve_data_reference
 from backend.services.workspaces import get_workspace_row
 from backend.specs import parse_spec, read_yaml
-from backend.specs.job import CommandJobSpec, InputSpec, LimitsSpec, OutputSpec, check_expressions
+from backend.specs.job import (
+    CommandJobSpec,
+    InputSpec,
+    LimitsSpec,
+    OutputSpec,
+    ResourcesSpec,
+    check_expressions,
+)
 from backend.specs.pipeline import PipelineJobSpec, StepSpec, parse_binding
 from backend.specs.sweep import SweepJobSpec
 from backend.statuses import JobStatus
@@ -239,8 +246,16 @@ def _plan_step(
             "distribution": comp.distribution,
             "limits": comp.limits or LimitsSpec(),
         }
+        # As in the cloud, what the step itself sets overrides the component's own settings.
+        if step.environment_variables:
+            body["environment_variables"] = {
+                **(comp.environment_variables or {}),
+                **step.environment_variables,
+            }
+        if step.limits and step.type != "sweep":  # a sweep step's limits are the sweep's own
+            body["limits"] = LimitsSpec(**{**body["limits"].model_dump(exclude_none=True), **step.limits})
         deterministic, body_dir = comp.is_deterministic, None
-        instance_count = comp.resources.instance_count if comp.resources else 1
+        instance_count = (step.resources or comp.resources or ResourcesSpec()).instance_count
         pinned = f"azureml:{comp.name}:{comp.version}" if comp.name and comp.version else None
     else:
         if not step.command:
@@ -272,6 +287,7 @@ def _plan_step(
         deterministic, body_dir = True, base_dir
         instance_count = step.resources.instance_count if step.resources else 1
         pinned = None
+    jobs.check_compute(session, workspace, compute, instance_count, field=f"{field}.resources.instance_count")
     template_spec = CommandJobSpec.model_construct(
         **{k: v for k, v in body.items() if v is not None}, inputs={}, outputs={}
     )

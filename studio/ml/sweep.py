@@ -134,6 +134,13 @@ class EarlyTerminationPolicy(_Entity):
     evaluation_interval = _Field()
     delay_evaluation = _Field()
 
+    def _to_dict(self) -> dict[str, Any]:
+        data = super()._to_dict()
+        # The cloud's SDK defaults evaluation_interval to 0, meaning "every interval"; a sweep file says 1.
+        if not data.get("evaluation_interval"):
+            data["evaluation_interval"] = 1
+        return data
+
 
 class BanditPolicy(EarlyTerminationPolicy):
     """Cancel a trial whose value is outside the slack of the best one (give slack_factor or slack_amount)."""

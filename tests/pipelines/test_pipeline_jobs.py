@@ -200,3 +200,66 @@ def test_a_non_deterministic_component_runs_again_every_time(tmp_path):
         runs.append(step)
     assert [r.state.get("reused_from") for r in runs] == [None, None]
     assert runs[0].outputs["out"]["uri"] != runs[1].outputs["out"]["uri"]
+
+
+def _submit_text(tmp_path: Path, files: dict[str, str]):
+    from tests.job_fixtures import write
+
+    write(tmp_path, files)
+    with open_session() as s:
+        return jobs.create_job_from_file(session=s, workspace="default", file=tmp_path / "pipeline.yml")
+
+
+GREETER = """
+$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json
+type: command
+name: greeter
+environment: azureml:AzureML-sklearn-1.5@latest
+environment_variables: {GREETING: hello, WHO: component}
+command: echo "$GREETING $WHO"
+"""
+
+
+@pytest.mark.usefixtures("agent")
+def test_a_step_overrides_its_components_environment_variables(tmp_path):
+    job = _submit_text(
+        tmp_path,
+        {
+            "greeter.yml": GREETER,
+            "pipeline.yml": """
+            type: pipeline
+            jobs:
+              greet:
+                component: ./greeter.yml
+                environment_variables: {WHO: step}
+            """,
+        },
+    )
+    done = wait(job.name)
+    assert done.status == "Completed", done.failure_reason
+    with open_session() as s:
+        (step,) = jobs.list_jobs(session=s, workspace="default", parent=job.name)
+    assert "hello step" in log_of(step.name)
+
+
+def test_a_step_asking_for_more_nodes_than_its_compute_has_is_refused(tmp_path):
+    import os
+
+    from backend.services import ValidationError
+
+    nodes = (os.cpu_count() or 1) + 1  # serverless gives one node per core
+    with pytest.raises(ValidationError, match=rf"jobs\.greet\.resources\.instance_count: {nodes} nodes"):
+        _submit_text(
+            tmp_path,
+            {
+                "greeter.yml": GREETER,
+                "pipeline.yml": """
+                type: pipeline
+                settings: {default_compute: azureml:serverless}
+                jobs:
+                  greet:
+                    component: ./greeter.yml
+                    resources: {instance_count: NODES}
+                """.replace("NODES", str(nodes)),
+            },
+        )

@@ -293,9 +293,11 @@ def test_a_sweep_over_every_distribution_renders_the_cloud_yaml_and_is_queued(
         TruncationSelectionPolicy(truncation_percentage=20, evaluation_interval=1),
     ):
         assert make_policy(policy._to_dict()) is not None  # the backend accepts what each policy renders
+    # The cloud SDK's default evaluation_interval (0, "every interval") is written as 1, which sweeps accept.
     assert BanditPolicy(slack_factor=0.1)._to_dict() == {
-        "type": "bandit", "evaluation_interval": 0, "delay_evaluation": 0, "slack_factor": 0.1
+        "type": "bandit", "evaluation_interval": 1, "delay_evaluation": 0, "slack_factor": 0.1
     }  # fmt: skip
+    assert make_policy(BanditPolicy(slack_factor=0.1)._to_dict()) is not None
 
     submitted = ml_client.jobs.create_or_update(sweep_job, experiment_name="every-distribution")
     assert (submitted.type, submitted.status, submitted.experiment_name) == (

@@ -31,6 +31,7 @@ def _stores() -> dict[str, datastores.DatastorePublic]:
 
 
 def _local(name: str, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)  # a local datastore names an existing folder
     spec = datastores.parse_datastore({"name": name, "type": "local", "path": str(folder)}, source="test")
     with open_session() as s:
         datastores.create_datastore(session=s, workspace=WS, spec=spec)
@@ -85,6 +86,10 @@ def test_create_a_local_datastore_through_the_form(app, tmp_path):
     at.text_input(key="new_ds_name").input("team_files").run()
     at.text_input(key="new_ds_path").input("relative/dir").run()
     assert [e.value for e in at.error] == ["give the folder as an absolute path (/data/shared or ~/data)"]
+    at.text_input(key="new_ds_path").input(str(tmp_path / "missing")).run()
+    at.button(key="new_ds_create").click().run()
+    assert "does not exist" in at.error[0].value and "team_files" not in _stores()
+    (tmp_path / "team").mkdir()
     at.text_input(key="new_ds_path").input(str(tmp_path / "team")).run()
     at.text_area(key="new_ds_tags").input("owner=ana").run()
     assert not at.button(key="new_ds_create").disabled
@@ -93,7 +98,6 @@ def test_create_a_local_datastore_through_the_form(app, tmp_path):
     assert not at.error
     created = _stores()["team_files"]
     assert created.config["path"] == str(tmp_path / "team") and created.tags == {"owner": "ana"}
-    assert (tmp_path / "team").is_dir()
     assert at.query_params["name"] == "team_files"
     assert at.header[0].value == "team_files"
 
