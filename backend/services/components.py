@@ -130,6 +130,9 @@ def _snapshot(
         return uris.DatastorePath("workspaceartifactstore", dest).uri, digest
 
 
+ANONYMOUS_NAME = "azureml_anonymous"
+
+
 def _rows(session: Session, workspace_id: int, name: str) -> list[Component]:
     rows = session.exec(
         select(Component).where(Component.workspace_id == workspace_id, Component.name == name)
@@ -149,7 +152,9 @@ def register_component(
     """Register a version (explicit, next integer, or the content hash for anonymous use)."""
     ws = get_workspace_row(session=session, name=workspace)
     if not spec.name:
-        raise ValidationError("name: a component needs a name")
+        if not anonymous:
+            raise ValidationError("name: a component needs a name")
+        spec = spec.model_copy(update={"name": ANONYMOUS_NAME})  # as the cloud names unnamed components
     code_uri, code_hash = _snapshot(session, workspace, spec, base_dir)
     body = spec.model_dump(mode="json", exclude={"schema_"}, exclude_none=True)
     body["code"] = code_uri

@@ -263,3 +263,21 @@ def test_a_step_asking_for_more_nodes_than_its_compute_has_is_refused(tmp_path):
                 """.replace("NODES", str(nodes)),
             },
         )
+
+
+@pytest.mark.usefixtures("agent")
+def test_a_component_file_without_a_name_runs_as_the_cloud_runs_it(tmp_path):
+    job = _submit_text(
+        tmp_path,
+        {
+            "unnamed.yml": GREETER.replace("name: greeter\n", ""),
+            "pipeline.yml": """
+            type: pipeline
+            jobs:
+              greet:
+                component: ./unnamed.yml
+            """,
+        },
+    )
+    done = wait(job.name)
+    assert done.status == "Completed", done.failure_reason
