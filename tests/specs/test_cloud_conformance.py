@@ -87,6 +87,8 @@ def studio_loads(kind: str, path: Path) -> str | None:
         if kind == "job":
             jobs = {"command": CommandJobSpec, "sweep": SweepJobSpec, "pipeline": PipelineJobSpec}
             model = jobs.get(data.get("type", "command"), CommandJobSpec)
+        elif kind == "component" and data.get("type") == "pipeline":
+            model = PipelineJobSpec  # a pipeline component: read as a nested pipeline step reads it
         else:
             model = models[kind]
         parse_spec(model, data, source=str(path))
