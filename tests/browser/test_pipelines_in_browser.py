@@ -21,6 +21,21 @@ def _node_fills(page) -> list[str]:
     )
 
 
+def _running_step(pipeline: str, step: str, timeout_s: float = 120) -> str:
+    import time
+
+    from backend.services import jobs
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with open_session() as s:
+            for child in jobs.list_jobs(session=s, workspace="default", parent=pipeline):
+                if child.name.endswith(f"_{step}") and child.status == JobStatus.RUNNING:
+                    return child.name
+        time.sleep(0.2)
+    raise AssertionError(f"step {step} of {pipeline} never ran")
+
+
 def _choose(page, label: str, option: str) -> None:
     """Pick an option of a select box (again if a rerun redrew the box while its list was open)."""
     for _attempt in range(3):
@@ -37,11 +52,11 @@ def _choose(page, label: str, option: str) -> None:
     raise AssertionError(f"option {option!r} of {label!r} never showed")
 
 
-def test_compose_run_and_watch_a_two_step_pipeline_turn_green(page, tmp_path):
-    # One writes a file to its output, the other reads it. The writer waits for a go-ahead file, so the
-    # graph is seen unfinished first, then turning green live.
-    go = tmp_path / "go"
-    wait_for_go = f"for i in $(seq 1200); do [ -f {go} ] && break; sleep 0.1; done && "
+def test_compose_run_and_watch_a_two_step_pipeline_turn_green(page, studio, tmp_path):
+    # One writes a file to its output, the other reads it. The writer waits for a go-ahead file in its
+    # working folder (all of the machine it can see, in its sandbox), so the graph is seen unfinished
+    # first, then turning green live.
+    wait_for_go = "for i in $(seq 1200); do [ -f ./go ] && break; sleep 0.1; done && "
     register(tmp_path / "c", WRITER.replace("command: >-\n  for", f"command: >-\n  {wait_for_go}for"), READER)
     page.goto(f"{page.studio_url}/components?name=writer&version=1")
     wait_for_app(page)
@@ -67,6 +82,8 @@ def test_compose_run_and_watch_a_two_step_pipeline_turn_green(page, tmp_path):
     page.locator(".js-plotly-plot").first.wait_for()
     shot(page, "03-submitted")
     assert COMPLETED_FILL not in _node_fills(page)
+    writer = _running_step(name, "writer")  # its working folder is in place once it runs
+    go = studio.home / "jobs" / "default" / writer / "wd" / "go"
     go.write_text("go")  # the writer finishes now; the page is not reloaded from here on
 
     page.wait_for_function(
