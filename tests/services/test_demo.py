@@ -9,6 +9,7 @@ from backend.specs import parse_spec
 from backend.specs.job import CommandJobSpec
 from backend.specs.sweep import SweepJobSpec
 from backend.statuses import JobStatus
+from tests.conftest import reset_caches
 from tests.job_fixtures import wait
 
 # A newcomer's first minute holds only if the samples stay short: a trial's own pace (its curve's pauses)
@@ -144,3 +145,23 @@ def test_the_sample_job_twice_and_the_sample_sweep_run_to_completed_with_metrics
             run_id = jobs.get_job(session=s, workspace="demo", name=trial.name).mlflow_run_id
         history = client.get_metric_history(run_id, "accuracy")
         assert len(history) >= trial.intervals >= 1
+
+
+def test_the_demo_builds_the_curated_environment_once_and_a_failed_build_is_one_line(tmp_path, monkeypatch):
+    from backend.services import base_environment
+
+    assert base_environment.is_ready()  # the tests' shared base environment: nothing to do, no output
+    said = []
+    assert demo.prepare_environment(echo=said.append) is None and said == []
+
+    # Offline with an empty package cache, a fresh build fails at once: one line naming the log.
+    monkeypatch.setenv("STUDIO_BASE_ENV_DIR", str(tmp_path / "base"))
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "empty-cache"))
+    reset_caches()
+    problem = demo.prepare_environment(echo=said.append)
+    assert said == [
+        "building the curated Python environment that sample jobs run in (once; about a minute) ..."
+    ]
+    assert problem.startswith("the curated Python environment could not be built now (log: ")
+    assert "\n" not in problem and problem.endswith("build.log)")
