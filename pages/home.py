@@ -75,6 +75,7 @@ def _runs(kind: str, experiment: str) -> None:
     @st.fragment(run_every=LIVE_REFRESH_S if active else None)
     def _live() -> None:
         shown = (shell.attempt(_list) or found)[:RUNS_SHOWN]
+        st.caption("Latest runs")
         for job in shown:
             row = st.columns([3, 2], vertical_alignment="center")
             with row[0]:
@@ -115,9 +116,9 @@ def _sample(kind: str) -> None:
     for note in sample.notes:
         st.caption(f":material/info: {note}")
     with st.expander("What it submits"):
-        st.code(sample.yaml, language="yaml")
+        st.code(sample.yaml, language="yaml", wrap_lines=True)
         st.caption("The same from a shell (in the Studio folder):")
-        st.code(sample.command, language="bash")
+        st.code(sample.command, language="bash", wrap_lines=True)
     _runs(kind, sample.experiment)
 
 

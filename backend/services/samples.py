@@ -105,7 +105,7 @@ def get_sample(*, session: Session, workspace: str, kind: str) -> Sample:
         workspace=workspace,
         file=str(shown),
         overrides=overrides,
-        yaml=yaml.safe_dump(data, sort_keys=False, width=100),
+        yaml=yaml.safe_dump(data, sort_keys=False, width=1000),  # the page wraps long lines
         command=command,
         experiment=str(data.get("experiment_name") or "Default"),
         notes=notes,
