@@ -7,7 +7,8 @@ from backend.services import open_session, overview, samples
 from studio.ui import charts, shell
 
 LIVE_REFRESH_S = 2  # how often the sample runs' statuses are re-read while one of them is active
-RUNS_SHOWN = 4
+RUNS_SHOWN = 4  # the latest runs of each sample listed on Home
+RUNS_LISTED = 100  # read to count them for the comparison link
 
 workspace = shell.current_workspace()
 st.title(f"Workspace · {workspace}")
@@ -64,7 +65,7 @@ def _runs(kind: str, experiment: str) -> None:
 
     def _list():
         with open_session() as s:
-            return samples.list_sample_runs(session=s, workspace=workspace, kind=kind)
+            return samples.list_sample_runs(session=s, workspace=workspace, kind=kind, limit=RUNS_LISTED)
 
     found = shell.attempt(_list) or []
     if not found:
@@ -82,9 +83,10 @@ def _runs(kind: str, experiment: str) -> None:
                 shell.page_link(spec["page"], job.name, ":material/open_in_new:", **{spec["param"]: job.name})
             row[1].badge(job.status, color=charts.status_color(job.status))
         if kind == "job" and len(found) >= 2:
+            count = f"{len(found)}+" if len(found) >= RUNS_LISTED else str(len(found))
             shell.page_link(
                 "jobs.py",
-                f"Compare the runs of {experiment} ({len(found)})",
+                f"Compare the runs of {experiment} ({count})",
                 ":material/compare_arrows:",
                 experiment=experiment,
             )
@@ -132,10 +134,16 @@ def _try_it() -> None:
                 "with `studio up` (or the agent alone with `studio agent`).",
                 icon=":material/pending:",
             )
-        elif not ready.environment_ready:
+        elif ready.environment_building:
             st.info(
                 "Studio is building its curated Python environment (once, about a minute): the first run "
                 "waits for it in Preparing.",
+                icon=":material/hourglass_top:",
+            )
+        elif not ready.environment_ready:
+            st.info(
+                "Studio's curated Python environment is not built yet: the first run builds it while "
+                "Preparing (once, about a minute).",
                 icon=":material/hourglass_top:",
             )
         left, right = st.columns(2, gap="large")

@@ -124,3 +124,13 @@ def test_a_click_drawn_for_a_workspace_deleted_since_submits_nothing_and_says_wh
     assert not at.exception
     assert at.sidebar.warning[0].value == "Workspace 'demo' does not exist; showing 'default'."
     assert at.title[0].value == "Workspace · default" and not _jobs("default")
+
+
+def test_while_the_curated_environment_is_not_built_home_says_the_first_run_waits_for_it(
+    app, listening_agent, tmp_path, monkeypatch
+):
+    _demo()
+    monkeypatch.setenv("STUDIO_BASE_ENV_DIR", str(tmp_path / "no-base-env-yet"))
+    get_settings.cache_clear()
+    (info,) = app().info
+    assert info.value.startswith("Studio's curated Python environment is not built yet")
