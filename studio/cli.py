@@ -55,13 +55,17 @@ def agent() -> None:
 
 @app.command()
 def demo() -> None:
-    """Create (or refresh) the 'demo' workspace with sample data and code."""
+    """Create (or refresh) the 'demo' workspace with sample data and code, and build the curated
+    environment its sample jobs run in (once)."""
     from backend.services import demo as demo_service
     from backend.services import open_session
 
     with open_session() as s:
         name = demo_service.ensure_demo_workspace(session=s)
     typer.echo(f"demo workspace {name!r} is ready")
+    problem = demo_service.prepare_environment(echo=typer.echo)
+    if problem:  # not fatal: the agent builds it when the first job needs it
+        typer.echo(f"warning: {problem}; the agent tries again when a job needs it", err=True)
 
 
 def _report_unexpected(exc: BaseException) -> int:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlmodel import Session, select
 
 from backend.db.models import Workspace
+from backend.errors import StudioError
 from backend.services import data_assets
 from backend.services.datastores import builtin_folder
 from backend.services.workspaces import WorkspaceCreate, create_workspace
@@ -43,3 +45,21 @@ def ensure_demo_workspace(*, session: Session) -> str:
             ),
         )
     return DEMO_WORKSPACE
+
+
+def prepare_environment(*, echo: Callable[[str], None] | None = None) -> str | None:
+    """Build the curated base environment now, once, so the first sample run does not wait for it.
+
+    Returns why it could not be built (the agent tries again when a job needs it), or None.
+    """
+    from backend.services import base_environment
+
+    if base_environment.is_ready():
+        return None
+    if echo:
+        echo("building the curated Python environment that sample jobs run in (once; about a minute) ...")
+    try:
+        base_environment.ensure()
+    except StudioError:
+        return f"the curated Python environment could not be built now (log: {base_environment.describe().log_path})"
+    return None

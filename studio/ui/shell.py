@@ -24,17 +24,35 @@ def _sync_workspace_param() -> None:
     st.query_params["ws"] = st.session_state[WORKSPACE_KEY]
 
 
+def first_workspace(names: list[str]) -> str:
+    """The workspace a fresh visit shows: ``STUDIO_WORKSPACE`` when set, else the demo workspace when it
+    exists (``make run`` prepares it, so a newcomer lands on sample data), else ``default``."""
+    from backend.services.demo import DEMO_WORKSPACE
+    from backend.settings import get_settings
+
+    settings = get_settings()
+    for name in (
+        settings.workspace if "workspace" in settings.model_fields_set else None,
+        DEMO_WORKSPACE,
+        "default",
+    ):
+        if name in names:
+            return name
+    return names[0]
+
+
 def workspace_picker() -> str:
     """Sidebar picker; ``?ws=NAME`` selects a workspace from a link, and the choice stays in the URL."""
     from backend.services import open_session, workspaces
 
     with open_session() as s:
         names = [w.name for w in workspaces.list_workspaces(session=s)]
-    wanted = st.query_params.get("ws") or st.session_state.get(WORKSPACE_KEY) or "default"
+    wanted = st.query_params.get("ws") or st.session_state.get(WORKSPACE_KEY) or first_workspace(names)
     if wanted not in names:
+        fallback = first_workspace(names)
         if "ws" in st.query_params:
-            st.sidebar.warning(f"Workspace {wanted!r} does not exist; showing 'default'.")
-        wanted = "default" if "default" in names else names[0]
+            st.sidebar.warning(f"Workspace {wanted!r} does not exist; showing {fallback!r}.")
+        wanted = fallback
     st.session_state[WORKSPACE_KEY] = wanted
     st.sidebar.selectbox("Workspace", names, key=WORKSPACE_KEY, on_change=_sync_workspace_param)
     st.query_params["ws"] = st.session_state[WORKSPACE_KEY]
