@@ -489,52 +489,44 @@ def metrics_view(job) -> None:
     if not job.mlflow_run_id:
         st.info(f"The job is {job.status}: its MLflow run, params and metrics appear once it starts running.")
         return
-    run = shell.attempt(lambda: runs.get_run(run_id=job.mlflow_run_id))
-    if run is None:
-        return
-    left, right = st.columns([1, 2])
-    with left:
-        st.subheader("Params")
-        if run.params:
-            st.dataframe(
-                pd.DataFrame(sorted(run.params.items()), columns=["param", "value"]),
-                hide_index=True,
-                width="stretch",
-                key="job_params",
-            )
-        else:
-            st.caption("No params logged.")
-    with right:
-        st.subheader("Metrics (latest)")
-        if run.metrics:
-            st.dataframe(
-                pd.DataFrame(sorted(run.metrics.items()), columns=["metric", "value"]),
-                hide_index=True,
-                width="stretch",
-                key="job_metrics",
-            )
-        else:
-            st.caption("No metrics logged yet." if job.is_active else "No metrics logged.")
-    if not run.metrics and not job.is_active:
-        return
-    st.subheader("Charts")
-    x, smoothing, log_y = _chart_controls("job_chart")
-    keys = sorted(run.metrics)
-    shown = st.multiselect(
-        "Metrics", keys, default=keys[:MAX_DETAIL_CHARTS], key=f"job_chart_metrics_{job.name}"
-    )
 
+    # Params, metrics and charts refresh together while the job runs.
     @st.fragment(run_every=METRICS_REFRESH_S if job.is_active else None)
-    def _charts() -> None:
-        wanted = shown
-        if job.is_active:  # new metrics may have appeared since the page was drawn
-            try:
-                latest = runs.get_run(run_id=job.mlflow_run_id)
-                wanted = sorted(set(shown) | (set(latest.metrics) - set(keys)))
-            except Exception:
-                wanted = shown
+    def _view() -> None:
+        run = shell.attempt(lambda: runs.get_run(run_id=job.mlflow_run_id))
+        if run is None:
+            return
+        left, right = st.columns([1, 2])
+        with left:
+            st.subheader("Params")
+            if run.params:
+                st.dataframe(
+                    pd.DataFrame(sorted(run.params.items()), columns=["param", "value"]),
+                    hide_index=True,
+                    width="stretch",
+                    key="job_params",
+                )
+            else:
+                st.caption("No params logged yet." if job.is_active else "No params logged.")
+        with right:
+            st.subheader("Metrics (latest)")
+            if run.metrics:
+                st.dataframe(
+                    pd.DataFrame(sorted(run.metrics.items()), columns=["metric", "value"]),
+                    hide_index=True,
+                    width="stretch",
+                    key="job_metrics",
+                )
+            else:
+                st.caption("No metrics logged yet." if job.is_active else "No metrics logged.")
+        if not run.metrics and not job.is_active:
+            return
+        st.subheader("Charts")
+        x, smoothing, log_y = _chart_controls("job_chart")
+        keys = sorted(run.metrics)
+        shown = st.multiselect("Metrics", keys, key=_metric_picker(job.name, keys))
         grid = st.columns(2)
-        for i, key in enumerate(wanted):
+        for i, key in enumerate(shown):
             history = shell.attempt(lambda key=key: runs.metric_history(run_id=job.mlflow_run_id, key=key))
             if history is None:
                 continue
@@ -552,7 +544,22 @@ def metrics_view(job) -> None:
                     key=f"job_chart_{key}",
                 )
 
-    _charts()
+    _view()
+
+
+def _metric_picker(job_name: str, keys: list[str]) -> str:
+    """The metric picker's key, its choice kept: metrics that appear while the job runs are added (up to the
+    chart limit), what the person unpicked stays unpicked."""
+    widget, known = f"job_chart_metrics_{job_name}", f"job_chart_known_{job_name}"
+    before = st.session_state.get(known)
+    if before != keys:
+        chosen = [k for k in st.session_state.get(widget, []) if k in keys]
+        appeared = [k for k in keys if k not in (before or [])]
+        st.session_state[widget] = (
+            (chosen + appeared)[:MAX_DETAIL_CHARTS] if before else keys[:MAX_DETAIL_CHARTS]
+        )
+        st.session_state[known] = keys
+    return widget
 
 
 # -------------------------------------------------------------------------------------------------- logs

@@ -37,9 +37,13 @@ from backend.settings import get_settings
 # What the cloud's curated scikit-learn environment gives user code; pip so a command can add packages
 # to its own layer; pyarrow and PyYAML for the `mltable` API (backend/runtime).
 PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "scikit-learn", "matplotlib", "mlflow", "pyyaml", "pip")
-FORMAT = 1  # part of the hash: bump it when the recipe changes
+FORMAT = 2  # part of the hash: bump it when the recipe changes
 BUILD_TIMEOUT_S = 1800
 LOG_TAIL_LINES = 25
+
+
+# Bytecode is compiled at build time: jobs see the venv read-only, so they could not write it, and every
+# job would compile MLflow, pandas and scikit-learn again (seconds each).
 
 
 class BaseEnvironmentError(StudioError):
@@ -187,8 +191,8 @@ def _build(echo: Callable[[str], None] | None) -> None:
                 writable=[target],
             )
             run_tool(
-                [uv, "pip", "install", "--no-python-downloads", "--python", str(python()), "-r",
-                 str(target / "requirements.txt")],
+                [uv, "pip", "install", "--no-python-downloads", "--compile-bytecode", "--python",
+                 str(python()), "-r", str(target / "requirements.txt")],
                 say,
                 "uv pip install",
                 writable=[target],

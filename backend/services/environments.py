@@ -1240,6 +1240,7 @@ def _run_build(spec_hash: str, echo: Callable[[str], None] | None) -> Environmen
                     "pip",
                     "install",
                     "--no-python-downloads",
+                    "--compile-bytecode",  # jobs see the venv read-only: they could not write it
                     "--python",
                     str(_venv_python(venv)),
                     "-r",

@@ -11,7 +11,7 @@ import pytest
 
 from backend.services import jobs, open_session, samples, sweeps
 from backend.statuses import JobStatus
-from tests.browser.conftest import shot, wait_for_app
+from tests.browser.conftest import grid_cells_contain, shot, wait_for_app
 from tests.conftest import BASE_ENV_DIR, REPO, STUDIO_ENV, RunningStudio, reset_caches
 from tests.job_fixtures import wait
 
@@ -109,6 +109,11 @@ def test_the_bare_address_opens_the_demo_and_the_sample_job_runs_to_completed(fr
     shot(page, "03-sample-job-metrics-while-running")
     _wait_for_badge(page, "Completed", timeout_s=120)
     assert _job(name).status == JobStatus.COMPLETED
+    # The charts followed live stay once it has ended, with what was logged in the tables beside them.
+    page.locator("[data-testid='stTab']", has_text="Metrics").click()
+    _show_chart(page, timeout_s=60)
+    assert page.locator(".js-plotly-plot:visible").count() >= 2
+    assert grid_cells_contain(page, "accuracy")
     shot(page, "04-sample-job-completed")
     print(f"first sample job on screen and Completed {time.monotonic() - started:.0f}s after opening Home")
 
