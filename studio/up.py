@@ -122,6 +122,21 @@ def claim_port(host: str, port: int, what: str) -> int:
     return port
 
 
+def _warm_tracking_server(uri: str, requests_at_once: int = 4) -> None:
+    """Each MLflow worker opens its store on the first request it serves (about half a second): have
+    every worker serve one now, so the first job does not pay for it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def _read(_: int) -> None:
+        try:
+            requests.get(f"{uri}/api/2.0/mlflow/experiments/search", params={"max_results": 1}, timeout=30)
+        except requests.RequestException:
+            pass  # the first job's own request says what is wrong
+
+    with ThreadPoolExecutor(requests_at_once) as pool:
+        list(pool.map(_read, range(requests_at_once)))
+
+
 def _lock_home(run_dir: Path):
     run_dir.mkdir(parents=True, exist_ok=True)
     handle = open(run_dir / "up.lock", "w")  # noqa: SIM115  (held open while studio up lives)
@@ -203,6 +218,7 @@ def run_up(*, headless: bool, ui_port: int | None, mlflow_port: int | None) -> i
             health_url=f"{mlflow_uri}/health",
         )
         sup.wait_healthy(mlflow)
+        _warm_tracking_server(mlflow_uri)
         typer.echo(f"MLflow tracking server: {mlflow_uri}")
         agent = sup.start("agent", [sys.executable, "-m", "studio.cli", "agent"], logs / "agent.log", env)
 

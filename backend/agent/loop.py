@@ -287,8 +287,9 @@ class Agent:
 
         faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <agent pid>` prints every thread's stack
         ensure_schema()
-        # The curated base environment is built once; start now, so the first job does not wait for it.
-        threading.Thread(target=_build_base, name="studio-agent-base-env", daemon=True).start()
+        # What the first job would otherwise wait for: the sandbox probe, the modules a job's preparation
+        # imports, and the curated base environment (built once).
+        threading.Thread(target=_warm_up, name="studio-agent-warm-up", daemon=True).start()
         self._open_wake_socket()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: setattr(self, "stopping", True))
@@ -307,9 +308,26 @@ class Agent:
                 self._sock.close()
 
 
-def _build_base() -> None:
+def _warm_up() -> None:
+    from backend import sandbox
     from backend.services import base_environment
 
+    sandbox.status()
+    try:
+        import requests  # noqa: F401  (MLflow's REST API)
+
+        from backend.agent import layer  # noqa: F401
+        from backend.services import data_assets, datastores, environments  # noqa: F401
+        from backend.specs import job  # noqa: F401
+    except ImportError:  # the first job says what is missing
+        pass
+    try:  # a read of the tracking server, so its workers have served a request before the first job's
+        from backend.agent import tracking
+
+        for _ in range(2):
+            tracking.experiment_id_if_any("Default")
+    except Exception:
+        pass
     try:
         base_environment.ensure()
     except Exception:  # the first job that needs it tries again and fails with the build's reason

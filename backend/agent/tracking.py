@@ -106,6 +106,15 @@ def _find_experiment(name: str) -> dict[str, Any] | None:
         raise
 
 
+def experiment_id_if_any(name: str) -> str | None:
+    """The id of an existing experiment, or None (never creates one)."""
+    if _rest() is None:
+        found = client().get_experiment_by_name(name)
+        return found.experiment_id if found else None
+    found = _find_experiment(name)
+    return found["experiment_id"] if found else None
+
+
 def _experiment_id(name: str) -> str:
     if _rest() is None:
         return _experiment_id_by_client(name)
