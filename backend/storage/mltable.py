@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import datetime as dt
+import decimal
 import glob
 import json
 import math
@@ -53,6 +54,13 @@ MLTABLE_FILE = "MLTable"
 PATH_COLUMN = "Path"
 # Which file (the reference's partition) a row came from; hidden from every column operation.
 _PARTITION = "\x00partition"
+# A row that stands for a bad record (an invalid JSON line): the reference fails only if such a
+# row reaches the result or a filter, so take/skip can leave it out. Hidden like _PARTITION.
+_ERROR = "\x00error"
+# The reference works on records, each with its own fields: the frame it returns has the fields
+# of the rows that are left (in first-seen order), not every column a file ever had. Each row
+# keeps the names of the fields its record has here (one shared tuple per file for CSV).
+_FIELDS = "\x00fields"
 
 Resolver = Callable[[str], "str | os.PathLike[str]"]  # a non-local URI -> a local path
 
@@ -158,6 +166,8 @@ class MLTable:
             handler = _HANDLERS[step.name]
             run.step = step.name
             table = handler.apply(table, step.options, run)
+            if run.data_read and step.name not in _COLUMNAR_STEPS:
+                run.records |= set(run.partitions)
             run.data_read = run.data_read or handler.reads_files
         run.step = ""
         return _finalize(table, run)
@@ -399,8 +409,12 @@ class _Run:
         self.folder = str(table.folder)
         self.step = ""
         self.data_read = False
-        self.file_count = 0
+        self.partitions: list[int] = []  # the partitions (files) still in the table, in order
         self.schema_columns: set[str] = set()  # columns read from parquet with the file's own types
+        self.data_columns: list[str] = []  # the columns the read step made
+        self.raw_columns: set[str] = set()  # JSON values as read: typed at the end, by the rows left
+        self.partition_columns: list[str] = []  # text columns extract_columns_... made before the read
+        self.records: set[int] = set()  # partitions turned into records (see _COLUMNAR_STEPS)
 
     def fail(self, detail: str, category: str = "data") -> MLTableError:
         where = f"transformation '{self.step}': " if self.step else ""
@@ -412,7 +426,7 @@ def _list_files(specs: tuple[dict[str, str], ...], run: _Run) -> pd.DataFrame:
     for spec in specs:
         ((kind, value),) = spec.items()
         files.extend(_resolve_path(kind, value, run))
-    run.file_count = len(files)
+    run.partitions = list(range(len(files)))
     return pd.DataFrame(
         {PATH_COLUMN: pd.Series(files, dtype=object), _PARTITION: np.arange(len(files), dtype="int64")}
     )
@@ -474,7 +488,14 @@ def _local_path(value: str, run: _Run) -> str:
 
 
 def _visible(table: pd.DataFrame) -> list[str]:
-    return [name for name in table.columns if name != _PARTITION]
+    return [name for name in table.columns if not name.startswith("\x00")]
+
+
+def _raise_bad_rows(table: pd.DataFrame, run: _Run) -> None:
+    if _ERROR in table.columns:
+        errors = table[_ERROR].dropna()
+        if len(errors):
+            raise run.fail(errors.iloc[0])
 
 
 def _object_series(values: Iterable[Any], index: Any = None) -> pd.Series:
@@ -482,21 +503,125 @@ def _object_series(values: Iterable[Any], index: Any = None) -> pd.Series:
     return pd.Series(list(values), index=index, dtype=object)
 
 
+# Steps after read_parquet that keep its columns as the files have them (arrow); other steps
+# turn the partitions they go through into the reference's records, with 64-bit numbers and
+# nanosecond dates. skip goes through the one partition it cuts, take through those it keeps.
+_COLUMNAR_STEPS = ("keep_columns", "drop_columns", "select_partitions", "take", "skip")
+
+
 def _finalize(table: pd.DataFrame, run: _Run) -> pd.DataFrame:
-    table = table[_visible(table)].reset_index(drop=True)
+    _raise_bad_rows(table, run)
+    _check_partitions_have_columns(table, run)
+    mixed = _schemas_differ(table, run)
+    columnar = not (set(table[_PARTITION]) & run.records) if _PARTITION in table.columns else True
+    table = table[_present_columns(table, run)].reset_index(drop=True)
+    for name in run.raw_columns & set(table.columns):
+        # JSON values get their type from the rows that are left: the first value's type, or,
+        # when the files' records disagree, pandas' own inference over the values as they are
+        # (the reference's "alternate reader").
+        table[name] = _infer_objects(list(table[name])) if mixed else _json_column(list(table[name]))
+    if not columnar:
+        for name in run.schema_columns & set(table.columns):
+            table[name] = _record_column(table[name])
     if len(table) == 0:
         # The reference builds the frame from record batches: no rows, no columns either.
         return pd.DataFrame()
     if not len(table.columns):
         raise run.fail(
-            f"no columns are left in the {len(table)} rows (keep_columns or drop_columns removed them all)"
+            f"the {len(table)} rows have no columns (the records are empty, or keep_columns or drop_columns "
+            "removed every column)"
         )
-    # A parquet read on its own hands back pyarrow's conversion of the files' own schema, where a
-    # column without values keeps its type; after any other step it has none.
-    typed = run.schema_columns if len(run.table.steps) == 1 else set()
+    # Parquet columns as the files have them keep their type without values; records do not.
+    typed = run.schema_columns if columnar else set()
     return pd.DataFrame(
         {name: _final_column(table[name], name in typed) for name in table.columns}, index=table.index
     )
+
+
+def _schemas_differ(table: pd.DataFrame, run: _Run) -> bool:
+    """Whether the files' remaining JSON records differ in fields or in their values' types."""
+    if not run.raw_columns or _FIELDS not in table.columns or len(table) == 0:
+        return False
+    visible = set(_visible(table))
+    schemas = set()
+    for _, rows in table.groupby(_PARTITION, sort=False):
+        fields = [
+            name
+            for name in dict.fromkeys(f for t in dict.fromkeys(rows[_FIELDS]) for f in t)
+            if name in visible
+        ]
+        schema = []
+        for name in fields:
+            first = next((value for value in rows[name] if not _is_null(value)), None)
+            schema.append((name, type(first).__name__ if name in run.raw_columns else str(rows[name].dtype)))
+        schemas.add(tuple(schema))
+    return len(schemas) > 1
+
+
+def _infer_objects(values: list[Any]) -> pd.Series:
+    """pandas' inference over Python values: what a frame built from records gets."""
+    kinds = {type(value) for value in values if value is not None}
+    has_null = any(value is None for value in values)
+    if kinds == {bool}:
+        return pd.Series(values, dtype=object if has_null else bool)
+    if kinds and kinds <= {int, float}:
+        if kinds == {int} and not has_null:
+            return pd.Series(values, dtype="int64")
+        return pd.Series([math.nan if value is None else value for value in values], dtype="float64")
+    return _object_series(values)
+
+
+def _check_partitions_have_columns(table: pd.DataFrame, run: _Run) -> None:
+    """The reference fails on a file (partition) whose remaining records have no field at all."""
+    if _FIELDS not in table.columns or len(table) == 0:
+        return
+    visible = set(_visible(table))
+    if visible - set(run.data_columns):
+        return  # the path or partition columns give every row a field
+    has_field = {fields: any(name in visible for name in fields) for fields in dict.fromkeys(table[_FIELDS])}
+    by_file = table[_FIELDS].map(has_field).groupby(table[_PARTITION].to_numpy()).any()
+    if not by_file.all():
+        raise run.fail(
+            f"the records of file {int(by_file.index[~by_file.to_numpy()][0])} (counting from 0) have no columns"
+        )
+
+
+def _record_column(column: pd.Series) -> pd.Series:
+    """A parquet column as the reference's records give it back: int64, float64, ns dates."""
+    dtype = column.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return column
+    if pd.api.types.is_integer_dtype(dtype):
+        return column.astype("Int64")
+    if pd.api.types.is_float_dtype(dtype):
+        return _floats(
+            [None if null else float(value) for value, null in zip(column, column.isna(), strict=True)]
+        )
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return column.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return column.astype("datetime64[ns]")
+    values = column.dropna()
+    if len(values) and all(
+        isinstance(value, dt.date) and not isinstance(value, dt.datetime) for value in values
+    ):
+        return pd.to_datetime(column).astype("datetime64[ns]")
+    if len(values) and all(isinstance(value, decimal.Decimal) for value in values):
+        return _convert(column, float, "Float64")
+    return column
+
+
+def _present_columns(table: pd.DataFrame, run: _Run) -> list[str]:
+    """The visible columns, with the read's fields limited to those the remaining rows have."""
+    visible = _visible(table)
+    if _FIELDS not in table.columns:
+        return visible
+    present = list(dict.fromkeys(name for fields in dict.fromkeys(table[_FIELDS]) for name in fields))
+    present = [name for name in present if name in visible]
+    read = set(run.data_columns)
+    first = next((index for index, name in enumerate(visible) if name in read), len(visible))
+    others = [name for name in visible if name not in read]
+    return others[:first] + present + others[first:]
 
 
 def _final_column(column: pd.Series, typed: bool = False) -> pd.Series:
@@ -528,8 +653,14 @@ def _apply_read(
     options: dict[str, Any],
     run: _Run,
     read_all: Callable[[list[str]], tuple[pd.DataFrame, list[int]]],
+    *,
+    partitions_first: bool = False,
 ) -> pd.DataFrame:
-    """Expand the file list into data rows; each file's rows keep its Path/partition columns."""
+    """Expand the file list into data rows; each file's rows keep its Path/partition columns.
+
+    The path column comes first; the other columns of the file list (partitions) come before the
+    data for read_delimited, which also type-infers the text ones, and after it otherwise.
+    """
     path_column = options.get("path_column") or PATH_COLUMN
     if path_column not in _visible(table):
         raise run.fail(
@@ -540,6 +671,7 @@ def _apply_read(
     if not all(isinstance(path, str) for path in paths):
         raise run.fail(f"column '{path_column}' does not hold file paths")
     data, counts = read_all(paths)
+    run.data_columns = _visible(data)
     carried = table.loc[table.index.repeat(counts)].reset_index(drop=True)
     if not options["include_path_column"]:
         carried = carried.drop(columns=[path_column])
@@ -549,7 +681,14 @@ def _apply_read(
             f"the data has a column '{clash[0]}' and so has the file list (path or partition columns); "
             "rename it or set include_path_column: false"
         )
-    return pd.concat([carried, data.reset_index(drop=True)], axis=1)
+    data = data.reset_index(drop=True)
+    if partitions_first:
+        for name in run.partition_columns:
+            if name in carried.columns:
+                carried[name] = _infer_column(carried[name])
+        return pd.concat([carried, data], axis=1)
+    path = [name for name in carried.columns if name == path_column]
+    return pd.concat([carried[path], data, carried.drop(columns=path)], axis=1)
 
 
 def _read_bytes(path: str, run: _Run) -> bytes:
@@ -562,12 +701,8 @@ def _read_bytes(path: str, run: _Run) -> bytes:
 
 
 def _read_text(path: str, encoding: str, run: _Run) -> str:
-    try:
-        return _read_bytes(path, run).decode(_CODECS[encoding])
-    except UnicodeError as exc:
-        raise run.fail(
-            f"file {path} is not valid {encoding} text ({exc}); set 'encoding' to the file's encoding"
-        ) from exc
+    # Bytes that are not valid in the encoding read as U+FFFD, as in the reference.
+    return _read_bytes(path, run).decode(_CODECS[encoding], errors="replace")
 
 
 def _one_line(text: str) -> str:
@@ -582,9 +717,8 @@ def _one_line(text: str) -> str:
 _TRUE_WORDS = ("true", "True", "TRUE", "t", "T", "Y", "1")
 _FALSE_WORDS = ("false", "False", "FALSE", "f", "F", "N", "0")
 _BOOL_LIKE_INT = r"\+?0*1|[+-]?0+"
-# convert_column_types: boolean (without true_values/false_values) takes only these.
-_PLAIN_TRUE = ("true", "True", "TRUE", "1")
-_PLAIN_FALSE = ("false", "False", "FALSE", "0")
+# convert_column_types: boolean without true_values/false_values reads the same words.
+_PLAIN_TRUE, _PLAIN_FALSE = _TRUE_WORDS, _FALSE_WORDS
 _BOOL_TEXT = "|".join((*map(re.escape, _TRUE_WORDS + _FALSE_WORDS), _BOOL_LIKE_INT))
 _INT_TEXT = r"[+-]?[0-9]+"
 # Rust's f64 grammar: inf, infinity and nan in any case, "1.", ".5", exponents.
@@ -689,6 +823,9 @@ _DATE_LIKE = (
 class _DateReading:
     stamp: pd.Timestamp | None  # None: a date, but one that comes back null
     order: str = ""  # "mdy" or "dmy" if only that order reads it, "either" if both do
+    # Which of the reference's date formats reads it (day/month order aside): a column inferred
+    # from a sample only reads the formats the sample had.
+    form: str = ""
 
 
 def _timestamp(year: int, month: int, day: int, hour=0, minute=0, second=0, nanos=0) -> pd.Timestamp | None:
@@ -721,14 +858,17 @@ def _read_date(text: str) -> _DateReading | None:
             sign = -1 if zone[0] == "-" else 1
             digits = zone[1:].replace(":", "")
             stamp -= sign * pd.Timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        return _DateReading(stamp)
+        time_sep = text[10:11] if parts["H"] else ""
+        zone_kind = "Z" if zone == "Z" else ":" if zone and ":" in zone else "+" if zone else ""
+        form = f"ymd{parts['sep']}{time_sep}{'.' if parts['f'] else ''}{zone_kind}"
+        return _DateReading(stamp, form=form)
     match = _NAMED_DATE.fullmatch(text)
     if match:
         month = match["mon"].lower()
         if month not in _MONTHS:
             return None
         stamp = _timestamp(int(match["y"]), _MONTHS.index(month) + 1, int(match["d"]))
-        return None if stamp is None else _DateReading(stamp)
+        return None if stamp is None else _DateReading(stamp, form="d-mon-y")
     match = _SLASH_DATE.fullmatch(text)
     if not match:
         return None
@@ -740,12 +880,14 @@ def _read_date(text: str) -> _DateReading | None:
     year, first, second_part = int(match["y"]), int(match["a"]), int(match["b"])
     month_first = _timestamp(year, first, second_part, hour, minute, second)
     day_first = _timestamp(year, second_part, first, hour, minute, second)
+    time = "" if not match["H"] else ":S" if match["S"] else ":"
+    form = "dm" + match["sep"] + time + ("p" if match["p"] else "")
     if month_first is not None and day_first is not None:
-        return _DateReading(month_first if month_first == day_first else None, "either")
+        return _DateReading(None, "either", form)
     if month_first is not None:
-        return _DateReading(month_first, "mdy")
+        return _DateReading(month_first, "mdy", form)
     if day_first is not None:
-        return _DateReading(day_first, "dmy")
+        return _DateReading(day_first, "dmy", form)
     return None
 
 
@@ -785,51 +927,61 @@ def _infer_column(column: pd.Series, sample_size: int | None = None) -> pd.Serie
     if _all_match(stripped, _FLOAT_TEXT):
         # "NaN" is a null float in the reference, not a NaN value; pandas shows both alike.
         return _convert(column, _float_of, "Float64")
-    order = _date_order(values)
-    if order is not None:
-        return _convert(column, lambda value: _date_of(value, order), "datetime64[ns]")
+    forms = _date_order(values)
+    if forms is not None:
+        return _convert(column, lambda value: _date_of(value, forms), "datetime64[ns]")
     return column
 
 
-def _date_order(values: pd.Series) -> str | None:
-    """None if the values are not all dates; else the day/month order the column reads in."""
+def _date_order(values: pd.Series) -> dict[str, str] | None:
+    """None if the values are not all dates; else the column's date formats with their order.
+
+    Each format (say day/month/year with "/" and a time) settles its own day/month order:
+    month-first if some value only reads that way, day-first likewise, and the column stays text
+    if a format has both. The values that read both ways take their format's order, or none.
+    """
     if not _all_match(_text_array(values), _DATE_LIKE):
         return None
-    orders = set()
+    orders: dict[str, set[str]] = {}
     for value in values:
         reading = _read_date(value) if isinstance(value, str) else None
         if reading is None:
             return None
-        orders.add(reading.order)
-    if {"mdy", "dmy"} <= orders:
+        orders.setdefault(reading.form, set()).add(reading.order)
+    if any({"mdy", "dmy"} <= found for found in orders.values()):
         return None
-    return "dmy" if "dmy" in orders else "mdy" if "mdy" in orders else "either"
+    return {
+        form: "dmy" if "dmy" in found else "mdy" if "mdy" in found else "either"
+        for form, found in orders.items()
+    }
 
 
-def _date_of(value: Any, order: str) -> pd.Timestamp | None:
-    if not isinstance(value, str):
-        return None
+def _date_of(value: Any, forms: dict[str, str]) -> pd.Timestamp | None:
+    reading = _read_date(value) if isinstance(value, str) else None
+    if reading is None or reading.form not in forms:
+        return None  # not in one of the formats the column was inferred with
+    order = forms[reading.form]
     match = _SLASH_DATE.fullmatch(value)
-    if match and order in ("mdy", "dmy"):
-        reading = _read_date(value)
-        if reading is None:
-            return None
-        if reading.order == "either":
-            # Read it in the column's order.
-            first, second = int(match["a"]), int(match["b"])
-            month, day = (first, second) if order == "mdy" else (second, first)
-            hour, minute, sec = int(match["H"] or 0), int(match["M"] or 0), int(match["S"] or 0)
-            if match["p"]:
-                hour = hour % 12 + (12 if match["p"].lower() == "pm" else 0)
-            return _timestamp(int(match["y"]), month, day, hour, minute, sec)
-        return reading.stamp
-    reading = _read_date(value)
-    return None if reading is None else reading.stamp
+    if match and reading.order == "either":
+        if order == "either":
+            return None  # day and month could be either way round: null, as in the reference
+        first, second = int(match["a"]), int(match["b"])
+        month, day = (first, second) if order == "mdy" else (second, first)
+        hour, minute, sec = int(match["H"] or 0), int(match["M"] or 0), int(match["S"] or 0)
+        if match["p"]:
+            hour = hour % 12 + (12 if match["p"].lower() == "pm" else 0)
+        return _timestamp(int(match["y"]), month, day, hour, minute, sec)
+    if reading.order in ("mdy", "dmy") and reading.order != order:
+        return None  # a sample settled the other order
+    return reading.stamp
 
 
 def _convert(column: pd.Series, convert: Callable[[Any], Any], dtype: str) -> pd.Series:
     """Convert value by value (nulls stay null) into a column of ``dtype``; None is null."""
-    values = [None if _is_null(value) else convert(value) for value in column]
+    # isna() is the null mask: NaN counts as null in numpy and object columns, but a nullable
+    # float column keeps NaN values apart from its nulls.
+    nulls = column.isna().to_numpy()
+    values = [None if null else convert(value) for value, null in zip(column, nulls, strict=True)]
     if all(value is None for value in values):
         return _untyped(column.index)
     if dtype == "Float64":
@@ -891,11 +1043,12 @@ def _bool_of(
 ) -> bool | None:
     if isinstance(value, bool | np.bool_):
         return bool(value)
-    if isinstance(value, int | np.integer | float | np.floating) and true_values == _PLAIN_TRUE:
-        return bool(value)
+    if isinstance(value, int | np.integer | float | np.floating):
+        return bool(value)  # a number is true unless 0, whatever the lists say
     text = _value_text(value) if not isinstance(value, pd.Timestamp | dt.datetime) else None
     if text is None:
         return None
+    text = text.strip()  # the values are trimmed, the lists are not
     if text in true_values:
         return True
     if text in false_values:
@@ -962,8 +1115,15 @@ def _apply_delimited(table: pd.DataFrame, options: dict[str, Any], run: _Run) ->
         frames = _frames_with_headers(records, options["header"])
         data = _text_frame(frames)
         infer = options["infer_column_types"]
+        for conversion in infer["overrides"]:
+            missing = [name for name in conversion.selector.names if name not in _visible(data)]
+            if missing:
+                raise run.fail(
+                    f"infer_column_types: column_type_overrides names column '{missing[0]}', which the files do "
+                    f"not have (columns: {', '.join(_visible(data))})"
+                )
         columns = {}
-        for name in data.columns:
+        for name in _visible(data):
             column = data[name]
             overrides = [c for c in infer["overrides"] if name in c.selector.names]
             if overrides:
@@ -972,9 +1132,10 @@ def _apply_delimited(table: pd.DataFrame, options: dict[str, Any], run: _Run) ->
             elif infer["infer"]:
                 column = _infer_column(column, infer["sample_size"])
             columns[name] = column
+        columns[_FIELDS] = data[_FIELDS]
         return pd.DataFrame(columns, index=data.index), [len(rows) for _, rows in frames]
 
-    return _apply_read(table, options, run, read_all)
+    return _apply_read(table, options, run, read_all, partitions_first=True)
 
 
 def _csv_records(path: str, options: dict[str, Any], run: _Run) -> list[list[str | None]]:
@@ -988,12 +1149,18 @@ def _csv_records(path: str, options: dict[str, Any], run: _Run) -> list[list[str
     text = _read_text(path, options["encoding"], run)
     delimiter = options["delimiter"][0]
     empty = "" if options["empty_as_string"] else None
+    # The reference reads a UTF-16 BOM as the start of the first record: that one is never blank.
+    bom = _has_utf16_bom(path, options["encoding"], run)
     if options["support_multi_line"]:
-        return _split_multi_line(text, delimiter, empty)
+        return _split_multi_line(text, delimiter, empty, first_is_record=bom)
     records = []
-    for line in re.split(r"\r\n|\n|\r", text):
+    # Lines end at "\n" (a "\r" before it goes with it; a lone "\r" is text); blank lines are skipped.
+    for number, line in enumerate(text.split("\n")):
+        line = line[:-1] if line.endswith("\r") else line
         if not line:
-            continue  # blank lines are skipped
+            if bom and number == 0:
+                records.append([empty])
+            continue
         if '"' not in line:
             records.append([item if item else empty for item in line.split(delimiter)])
         else:
@@ -1041,30 +1208,46 @@ def _quoted(text: str, start: int) -> tuple[str | None, int]:
 
 
 def _field_end(text: str, delimiter: str, start: int) -> int:
-    """Where the field starting at ``start`` ends: a delimiter, a line break or the end."""
-    ends = [found for found in (text.find(c, start) for c in (delimiter, "\n", "\r")) if found >= 0]
-    return min(ends) if ends else len(text)
+    """Where the field starting at ``start`` ends: a delimiter, a line end ("\n" or "\r\n") or the end."""
+    ends = [found for found in (text.find(delimiter, start), text.find("\n", start)) if found >= 0]
+    if not ends:
+        return len(text)
+    end = min(ends)
+    return end - 1 if text[end] == "\n" and end > start and text[end - 1] == "\r" else end
 
 
-def _split_multi_line(text: str, delimiter: str, empty: str | None) -> list[list[str | None]]:
+def _has_utf16_bom(path: str, encoding: str, run: _Run) -> bool:
+    return _CODECS[encoding] == "utf-16" and _read_bytes(path, run)[:2] in (b"\xff\xfe", b"\xfe\xff")
+
+
+def _split_multi_line(
+    text: str, delimiter: str, empty: str | None, first_is_record: bool = False
+) -> list[list[str | None]]:
     """Records of a whole text where quoted fields may hold line breaks."""
     records: list[list[str | None]] = []
     fields: list[str | None] = []
     position, size = 0, len(text)
+    if first_is_record and (not text or text[0] in "\r\n"):
+        records.append([empty])
+        position = 2 if text.startswith("\r\n") else 1
     while position < size:
-        if not fields and text[position] in "\r\n":
-            position += 1  # blank lines are skipped
-            continue
-        if text.startswith('"', position):
+        lead = 0
+        if not fields:
+            if text.startswith("\r\n", position):
+                position += 2  # a blank CRLF line is skipped ...
+                continue
+            # ... but the reference keeps a blank LF line's "\n" as the start of the next field.
+            lead = 1 if text[position] == "\n" else 0
+        if not lead and text.startswith('"', position):
             value, after = _quoted(text, position + 1)
-            if value is None:
+            if value is None:  # never closed: the text as written
                 stop = _field_end(text, delimiter, position + 1)
                 fields.append(text[position:stop])
             else:
                 stop = _field_end(text, delimiter, after)
                 fields.append(value + text[after:stop])
         else:
-            stop = _field_end(text, delimiter, position)
+            stop = _field_end(text, delimiter, position + lead)
             fields.append(text[position:stop] or empty)
         if stop < size and text[stop] == delimiter:
             position = stop + 1
@@ -1101,22 +1284,24 @@ def _frames_with_headers(
 
 def _header_names(fields: list[str | None]) -> list[str]:
     names: list[str] = []
+    suffix = 1  # one count for all repeats, as in the reference: a, b, a, b -> a, b, a_1, b_2
     for position, name in enumerate(fields, 1):
         name = (name or "").strip() or f"Column{position}"  # the reference trims header names
-        # Duplicate names would make columns unaddressable; number the repeats.
-        unique, suffix = name, 1
-        while unique in names:
-            unique, suffix = f"{name}_{suffix}", suffix + 1
-        names.append(unique)
+        while name in names:
+            name, suffix = f"{name}_{suffix}", suffix + 1  # a, a_1, a -> a, a_1, a_1_2
+        names.append(name)
     return names
 
 
 def _text_frame(frames: list[tuple[list[str], list[list[str | None]]]]) -> pd.DataFrame:
     # The union of the files' columns in first-seen order (what all_files_different_headers
     # gives); a file without a column, or a short row, has nulls there.
-    order = list(dict.fromkeys(name for names, _ in frames for name in names))
-    columns: dict[str, list[str | None]] = {name: [] for name in order}
+    # A file without data rows adds no columns, even with a header line.
+    order = list(dict.fromkeys(name for names, rows in frames if rows for name in names))
+    columns: dict[str, list[Any]] = {name: [] for name in order}
+    fields: list[tuple[str, ...]] = []
     for names, rows in frames:
+        fields.extend([tuple(names)] * len(rows))
         positions = {name: index for index, name in enumerate(names)}
         for name in order:
             index = positions.get(name)
@@ -1124,7 +1309,9 @@ def _text_frame(frames: list[tuple[list[str], list[list[str | None]]]]) -> pd.Da
                 columns[name].extend([None] * len(rows))
             else:
                 columns[name].extend(row[index] if index < len(row) else None for row in rows)
-    return pd.DataFrame({name: _object_series(values) for name, values in columns.items()})
+    frame = pd.DataFrame({name: _object_series(values) for name, values in columns.items()})
+    frame[_FIELDS] = _object_series(fields)
+    return frame
 
 
 # --------------------------------------------------------------------------------------------
@@ -1195,19 +1382,38 @@ def _apply_json_lines(table: pd.DataFrame, options: dict[str, Any], run: _Run) -
     def read_all(paths: list[str]) -> tuple[pd.DataFrame, list[int]]:
         per_file = [_json_records(path, options, run) for path in paths]
         records = [record for records in per_file for record in records]
-        names = list(dict.fromkeys(key for record in records for key in record))
-        data = pd.DataFrame({name: _json_column([record.get(name) for record in records]) for name in names})
+        names = list(dict.fromkeys(key for record in records if isinstance(record, dict) for key in record))
+        data = pd.DataFrame(
+            {name: _object_series(_json_get(record, name) for record in records) for name in names},
+            index=pd.RangeIndex(len(records)),
+        )
+        interned: dict[tuple[str, ...], tuple[str, ...]] = {}
+        keys = (tuple(record) if isinstance(record, dict) else () for record in records)
+        data[_FIELDS] = _object_series(interned.setdefault(fields, fields) for fields in keys)
+        run.raw_columns = set(names)
+        if any(isinstance(record, str) for record in records):
+            data[_ERROR] = _object_series(record if isinstance(record, str) else None for record in records)
         return data, [len(records) for records in per_file]
 
     return _apply_read(table, options, run, read_all)
 
 
-def _json_records(path: str, options: dict[str, Any], run: _Run) -> list[dict]:
-    records = []
+def _json_get(record: dict | str, name: str) -> Any:
+    return record.get(name) if isinstance(record, dict) else None
+
+
+def _json_records(path: str, options: dict[str, Any], run: _Run) -> list[dict | str]:
+    """The file's records; a bad line (with invalid_lines: error) is its error message."""
+    records: list[dict | str] = []
+    text = _read_text(path, options["encoding"], run)
+    if _has_utf16_bom(path, options["encoding"], run):
+        text = "\ufeff" + text  # the reference keeps a UTF-16 BOM: on a line of its own it is invalid
     # split("\n") rather than splitlines(): JSON strings may hold a raw U+2028, which is no line end.
-    for number, line in enumerate(_read_text(path, options["encoding"], run).split("\n"), 1):
-        if not line.strip():
-            continue
+    for number, line in enumerate(text.split("\n"), 1):
+        if not line.rstrip("\r"):
+            continue  # an empty line is skipped; one of spaces is an invalid line, as in the reference
+        if number == 1 and line.startswith("\ufeff") and line[1:].strip():
+            line = line[1:]
         try:
             record = json.loads(line)
             problem = "" if isinstance(record, dict) else "a JSON value that is not an object"
@@ -1218,8 +1424,8 @@ def _json_records(path: str, options: dict[str, Any], run: _Run) -> list[dict]:
         if problem:
             if options["invalid_lines"] == "drop":
                 continue
-            raise run.fail(
-                f"line {number} of {path} is not a JSON object ({problem}); "
+            record = (
+                f"transformation 'read_json_lines': line {number} of {path} is not a JSON object ({problem}); "
                 "fix it or set invalid_lines: drop to skip such lines"
             )
         records.append(record)
@@ -1262,11 +1468,37 @@ def _validate_count(value: Any, fail: Fail) -> int:
     return value
 
 
+# Partitions (one per file for small files) outlive take and skip in the reference: take keeps
+# the partitions up to the one it ends in, skip those from the one it ends in (even if it ends
+# exactly at that partition's last row); select_partitions counts in what is left.
+
+
+def _partition_ends(table: pd.DataFrame, run: _Run) -> list[int]:
+    """The number of rows up to and including each current partition, in order."""
+    sizes = table[_PARTITION].value_counts()
+    ends, total = [], 0
+    for partition in run.partitions:
+        total += int(sizes.get(partition, 0))
+        ends.append(total)
+    return ends
+
+
 def _apply_take(table: pd.DataFrame, count: int, run: _Run) -> pd.DataFrame:
+    ends = _partition_ends(table, run)
+    last = next((index for index, end in enumerate(ends) if end >= count), len(ends) - 1)
+    run.partitions = run.partitions[: last + 1]
+    if run.data_read:
+        run.records |= set(run.partitions)
     return table.iloc[:count]
 
 
 def _apply_skip(table: pd.DataFrame, count: int, run: _Run) -> pd.DataFrame:
+    if count:
+        ends = _partition_ends(table, run)
+        first = next((index for index, end in enumerate(ends) if end >= count), len(ends))
+        run.partitions = run.partitions[first:]
+        if run.data_read and run.partitions:
+            run.records.add(run.partitions[0])
     return table.iloc[count:]
 
 
@@ -1312,7 +1544,7 @@ def _apply_sample(table: pd.DataFrame, options: dict[str, Any], run: _Run) -> pd
     # repeatable. The reference's random generator is its own, so the rows differ from its rows.
     rng = random.Random(options["seed"])
     draws = [rng.random() for _ in range(len(table))]
-    return table[[options["low"] <= draw < options["high"] for draw in draws]]
+    return table[np.array([options["low"] <= draw < options["high"] for draw in draws], dtype=bool)]
 
 
 def _validate_partitions(value: Any, fail: Fail) -> tuple[int, ...]:
@@ -1324,9 +1556,12 @@ def _validate_partitions(value: Any, fail: Fail) -> tuple[int, ...]:
 def _apply_partitions(table: pd.DataFrame, indices: tuple[int, ...], run: _Run) -> pd.DataFrame:
     # Small files are one partition each, so a partition is a file, in listing order.
     for index in indices:
-        if index >= run.file_count:
-            raise run.fail(f"partition {index} does not exist: there are {run.file_count} (one per file)")
-    return table[table[_PARTITION].isin(indices)]
+        if index >= len(run.partitions):
+            raise run.fail(
+                f"partition {index} does not exist: there are {len(run.partitions)} (one per file, counting from 0)"
+            )
+    run.partitions = [run.partitions[index] for index in sorted(set(indices))]
+    return table[table[_PARTITION].isin(run.partitions)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -1375,7 +1610,9 @@ def _apply_drop_columns(table: pd.DataFrame, selector: _Selector, run: _Run) -> 
 
 def _apply_keep_columns(table: pd.DataFrame, selector: _Selector, run: _Run) -> pd.DataFrame:
     kept = set(selector.pick(_visible(table)))
-    return table[[name for name in table.columns if name in kept or name == _PARTITION]]  # the table's order
+    return table[
+        [name for name in table.columns if name in kept or name not in _visible(table)]
+    ]  # table order
 
 
 # --------------------------------------------------------------------------------------------
@@ -1533,6 +1770,8 @@ def _apply_conversions(table: pd.DataFrame, conversions: tuple[_Conversion, ...]
     for conversion in conversions:
         for name in conversion.selector.pick(_visible(table)):
             table[name] = conversion.convert(table[name])
+            run.raw_columns.discard(name)
+            run.schema_columns.discard(name)
     return table
 
 
@@ -1562,7 +1801,7 @@ def _validate_partition_format(value: Any, fail: Fail) -> _PartitionFormat:
             raise fail(f"partition_format {value!r} has a placeholder without a column name")
         regex.append(re.escape(value[position : match.start()]))
         if date_format is None:
-            regex.append(f"(?P<g{len(columns)}>[^/]+?)")
+            regex.append(f"(?P<g{len(columns)}>[^/]+)")
             columns.append((name, None))
         else:
             token_regex = _DATE_TOKEN.sub(lambda m: _DATE_TOKENS[m.group()][1], re.escape(date_format))
@@ -1574,9 +1813,10 @@ def _validate_partition_format(value: Any, fail: Fail) -> _PartitionFormat:
         raise fail(
             f"partition_format {value!r} needs {{column}} placeholders, e.g. 'year={{year}}/month={{month}}/'"
         )
-    # The format describes the end of each file's path.
+    # The format is looked for from the start of a path segment; like the reference, it need not
+    # reach the end of the path ("{name}.par" finds "a" in "a.parquet").
     body = "".join(regex).lstrip("/") + re.escape(rest)
-    return _PartitionFormat(value, re.compile(r"(?:^|/)" + body + "$"), tuple(columns))
+    return _PartitionFormat(value, re.compile(r"(?:^|/)" + body), tuple(columns))
 
 
 def _apply_partition_format(table: pd.DataFrame, partition: _PartitionFormat, run: _Run) -> pd.DataFrame:
@@ -1600,8 +1840,10 @@ def _apply_partition_format(table: pd.DataFrame, partition: _PartitionFormat, ru
         if date_format:
             table[name] = _or_untyped(_parse_datetimes(values, [date_format]))
         else:
-            # Before the read the reference type-infers them (month=01 -> 1); after it, text.
-            table[name] = values if run.data_read else _infer_column(values)
+            # Text; placed before a read_delimited, they get its type inference (month=01 -> 1).
+            table[name] = values
+            if not run.data_read:
+                run.partition_columns.append(name)
     return table
 
 
@@ -1646,11 +1888,17 @@ def _validate_filter(value: Any, fail: Fail) -> _Filter:
         tree = ast.parse(value.strip(), mode="eval")
     except SyntaxError as exc:
         raise fail(f"expression {value!r} is not valid: {exc.msg} at column {exc.offset}") from exc
+    # The reference's parser wants a space after not/and/or and has no empty string literal.
+    keyword = re.search(r"\b(not|and|or)\(", value)
+    if keyword:
+        raise fail(f"expression {value!r}: put a space between '{keyword.group(1)}' and '('")
     # An attribute is only ever the method of a call: `name.startswith("x")`.
     methods = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED_NODES):
             raise fail(f"expression {value!r} uses {type(node).__name__}, which filters do not support")
+        if isinstance(node, ast.Constant) and node.value == "":
+            raise fail(f"expression {value!r} compares with an empty string, which filters cannot express")
         if isinstance(node, ast.Call):
             _check_call(node, value, fail)
         if isinstance(node, ast.Attribute) and (node.attr != "startswith" or id(node) not in methods):
@@ -1677,6 +1925,7 @@ def _check_call(node: ast.Call, source: str, fail: Fail) -> None:
 
 
 def _apply_filter(table: pd.DataFrame, expression: _Filter, run: _Run) -> pd.DataFrame:
+    _raise_bad_rows(table, run)
     try:
         result = _FilterEvaluator(table, run).logic(expression.tree.body)
     except (TypeError, ValueError, AttributeError, OverflowError, ZeroDivisionError) as exc:
@@ -1685,6 +1934,31 @@ def _apply_filter(table: pd.DataFrame, expression: _Filter, run: _Run) -> pd.Dat
         ) from exc
     # A null never matches, even under `not` or `!=`: null propagates and counts as false.
     return table[result.fillna(False).astype(bool).to_numpy()]
+
+
+# How the reference orders values of different kinds (they are never equal).
+_KIND_ORDER = ("bool", "number", "text", "datetime")
+
+
+def _value_kind(value: Any) -> str:
+    """bool, number, text, or another kind, of a column or a literal."""
+    if isinstance(value, pd.Series):
+        dtype = value.dtype
+        if pd.api.types.is_bool_dtype(dtype):
+            return "bool"
+        if pd.api.types.is_numeric_dtype(dtype):
+            return "number"
+        if pd.api.types.is_datetime64_any_dtype(dtype):
+            return "datetime"
+        kinds = {_value_kind(item) for item in value.dropna()}
+        return kinds.pop() if len(kinds) == 1 else "mixed" if kinds else "other"
+    if isinstance(value, bool | np.bool_):
+        return "bool"
+    if isinstance(value, int | float | np.integer | np.floating):
+        return "number"
+    if isinstance(value, dt.datetime | np.datetime64):
+        return "datetime"
+    return "text" if isinstance(value, str) else "other"
 
 
 class _FilterEvaluator:
@@ -1739,9 +2013,32 @@ class _FilterEvaluator:
         left = self.value(node.left)
         for op, right_node in zip(node.ops, node.comparators, strict=True):
             right = self.value(right_node)
-            outcome = _COMPARISONS[type(op)](self.number(left), self.number(right))
+            compare = _COMPARISONS[type(op)]
+            left_kind, right_kind = _value_kind(left), _value_kind(right)
+            if "mixed" in (left_kind, right_kind):
+                outcome = self.compare_values(compare, left, right)
+            elif left_kind != right_kind and {left_kind, right_kind} <= set(_KIND_ORDER):
+                # Values of different kinds are never equal and order by kind, as in the reference.
+                outcome = compare(_KIND_ORDER.index(left_kind), _KIND_ORDER.index(right_kind))
+            else:
+                outcome = compare(left, right)
             left = self.as_logic(outcome).mask(self.nulls(left) | self.nulls(right))
         return left
+
+    def compare_values(self, compare: Callable[[Any, Any], Any], left: Any, right: Any) -> pd.Series:
+        """Value by value, for columns whose rows hold values of different kinds (JSON)."""
+        lefts, rights = self.series(left), self.series(right)
+        outcome = []
+        for a, b in zip(lefts, rights, strict=True):
+            if _is_null(a) or _is_null(b):
+                outcome.append(None)
+                continue
+            kinds = (_value_kind(a), _value_kind(b))
+            if kinds[0] != kinds[1] and set(kinds) <= set(_KIND_ORDER):
+                outcome.append(compare(_KIND_ORDER.index(kinds[0]), _KIND_ORDER.index(kinds[1])))
+            else:
+                outcome.append(bool(compare(a, b)))
+        return pd.Series(outcome, index=self.table.index, dtype="boolean")
 
     def call(self, node: ast.Call) -> Any:
         func = node.func
