@@ -480,10 +480,8 @@ def _local_path(value: str, run: _Run) -> str:
             )
         try:
             value = os.fspath(resolve(value))
-        except MLTableError:
-            raise
-        except (ValueError, LookupError, OSError) as exc:
-            raise run.fail(f"paths: '{value}': {exc}", "not_found") from exc
+        except (MLTableError, ValueError, LookupError, OSError) as exc:
+            raise run.fail(f"paths: {exc}", getattr(exc, "category", "not_found")) from exc
     return os.path.normpath(os.path.join(run.folder, value))
 
 
@@ -594,9 +592,8 @@ def _record_column(column: pd.Series) -> pd.Series:
     if pd.api.types.is_integer_dtype(dtype):
         return column.astype("Int64")
     if pd.api.types.is_float_dtype(dtype):
-        return _floats(
-            [None if null else float(value) for value, null in zip(column, column.isna(), strict=True)]
-        )
+        values = [None if null else float(value) for value, null in zip(column, column.isna(), strict=True)]
+        return _floats(values, column.index)
     if isinstance(dtype, pd.DatetimeTZDtype):
         return column.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
     if pd.api.types.is_datetime64_any_dtype(dtype):
@@ -1154,11 +1151,12 @@ def _csv_records(path: str, options: dict[str, Any], run: _Run) -> list[list[str
     if options["support_multi_line"]:
         return _split_multi_line(text, delimiter, empty, first_is_record=bom)
     records = []
-    # Lines end at "\n" (a "\r" before it goes with it; a lone "\r" is text); blank lines are skipped.
-    for number, line in enumerate(text.split("\n")):
-        line = line[:-1] if line.endswith("\r") else line
+    # Lines end at "\n" (a "\r" before it goes with it; a lone "\r" is text). A blank line is
+    # skipped, but the reference reads a blank CRLF line as a record of one empty field.
+    for number, raw_line in enumerate(text.split("\n")):
+        line = raw_line[:-1] if raw_line.endswith("\r") else raw_line
         if not line:
-            if bom and number == 0:
+            if raw_line or (bom and number == 0):
                 records.append([empty])
             continue
         if '"' not in line:
@@ -1769,9 +1767,12 @@ def _apply_conversions(table: pd.DataFrame, conversions: tuple[_Conversion, ...]
     table = table.copy()
     for conversion in conversions:
         for name in conversion.selector.pick(_visible(table)):
-            table[name] = conversion.convert(table[name])
+            column = table[name]
+            if name in run.schema_columns:  # a conversion works on the reference's records
+                column = _record_column(column)
+                run.schema_columns.discard(name)
+            table[name] = conversion.convert(column)
             run.raw_columns.discard(name)
-            run.schema_columns.discard(name)
     return table
 
 
