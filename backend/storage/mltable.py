@@ -31,6 +31,7 @@ import operator
 import os
 import random
 import re
+import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -513,10 +514,10 @@ def _finalize(table: pd.DataFrame, run: _Run) -> pd.DataFrame:
     mixed = _schemas_differ(table, run)
     columnar = not (set(table[_PARTITION]) & run.records) if _PARTITION in table.columns else True
     table = table[_present_columns(table, run)].reset_index(drop=True)
-    for name in run.raw_columns & set(table.columns):
+    for name in [name for name in table.columns if name in run.raw_columns]:
         # JSON values get their type from the rows that are left: the first value's type, or,
-        # when the files' records disagree, pandas' own inference over the values as they are
-        # (the reference's "alternate reader").
+        # when the files' records disagree, what pandas infers from the values as they are (the
+        # reference's "alternate reader").
         table[name] = _infer_objects(list(table[name])) if mixed else _json_column(list(table[name]))
     if not columnar:
         for name in run.schema_columns & set(table.columns):
@@ -557,16 +558,9 @@ def _schemas_differ(table: pd.DataFrame, run: _Run) -> bool:
 
 
 def _infer_objects(values: list[Any]) -> pd.Series:
-    """pandas' inference over Python values: what a frame built from records gets."""
-    kinds = {type(value) for value in values if value is not None}
-    has_null = any(value is None for value in values)
-    if kinds == {bool}:
-        return pd.Series(values, dtype=object if has_null else bool)
-    if kinds and kinds <= {int, float}:
-        if kinds == {int} and not has_null:
-            return pd.Series(values, dtype="int64")
-        return pd.Series([math.nan if value is None else value for value in values], dtype="float64")
-    return _object_series(values)
+    """What pandas infers from Python values (ints or floats with nulls become floats)."""
+    column = _object_series(values).infer_objects()
+    return _object_series(values) if isinstance(column.dtype, pd.StringDtype) else column
 
 
 def _check_partitions_have_columns(table: pd.DataFrame, run: _Run) -> None:
@@ -1152,11 +1146,13 @@ def _csv_records(path: str, options: dict[str, Any], run: _Run) -> list[list[str
         return _split_multi_line(text, delimiter, empty, first_is_record=bom)
     records = []
     # Lines end at "\n" (a "\r" before it goes with it; a lone "\r" is text). A blank line is
-    # skipped, but the reference reads a blank CRLF line as a record of one empty field.
+    # skipped, but in UTF-8 and ASCII files the reference reads a blank CRLF line as a record of
+    # one empty field (it parses those bytes as they are, and transcodes the other encodings).
+    crlf_records = _CODECS[options["encoding"]] in ("utf-8-sig", "ascii")
     for number, raw_line in enumerate(text.split("\n")):
         line = raw_line[:-1] if raw_line.endswith("\r") else raw_line
         if not line:
-            if raw_line or (bom and number == 0):
+            if (raw_line and crlf_records) or (bom and number == 0):
                 records.append([empty])
             continue
         if '"' not in line:
@@ -1299,7 +1295,9 @@ def _text_frame(frames: list[tuple[list[str], list[list[str | None]]]]) -> pd.Da
     columns: dict[str, list[Any]] = {name: [] for name in order}
     fields: list[tuple[str, ...]] = []
     for names, rows in frames:
-        fields.extend([tuple(names)] * len(rows))
+        # A short row has only the fields it has values for (its record lacks the rest).
+        prefixes = {width: tuple(names[:width]) for width in {len(row) for row in rows}}
+        fields.extend(prefixes[len(row)] for row in rows)
         positions = {name: index for index, name in enumerate(names)}
         for name in order:
             index = positions.get(name)
@@ -1359,6 +1357,95 @@ def _parquet_frame(path: str, run: _Run) -> pd.DataFrame:
             for name in frame.columns
         }
     )
+
+
+# --------------------------------------------------------------------------------------------
+# read_delta_lake: the parquet files of a Delta table's version, from its _delta_log.
+# As in the reference, the data files are read in path order and partition values are not
+# added as columns.
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?")
+
+
+def _validate_delta(value: Any, fail: Fail) -> dict[str, Any]:
+    spec = {
+        "version_as_of": _whole(),
+        "timestamp_as_of": _Option(
+            None,
+            "an RFC-3339 time such as 2022-10-01T00:00:00Z",
+            lambda v: isinstance(v, str) and bool(_RFC3339.fullmatch(v)),
+        ),
+        "include_path_column": _flag(False),
+    }
+    options = _options(value, spec, fail)
+    if options["version_as_of"] is not None and options["timestamp_as_of"] is not None:
+        raise fail("give version_as_of or timestamp_as_of, not both")
+    return options
+
+
+def _apply_delta(table: pd.DataFrame, options: dict[str, Any], run: _Run) -> pd.DataFrame:
+    roots = [_local_path(value, run) for entry in run.table.paths for value in entry.values()]
+    files = [path for root in roots for path in _delta_files(root, options, run)]
+    file_list = pd.DataFrame(
+        {PATH_COLUMN: pd.Series(files, dtype=object), _PARTITION: np.arange(len(files), dtype="int64")}
+    )
+    run.partitions = list(range(len(files)))
+
+    def read_all(paths: list[str]) -> tuple[pd.DataFrame, list[int]]:
+        frames = [_parquet_frame(path, run) for path in paths]
+        data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        run.schema_columns = set(data.columns)
+        return data, [len(frame) for frame in frames]
+
+    return _apply_read(file_list, options, run, read_all)
+
+
+def _delta_files(root: str, options: dict[str, Any], run: _Run) -> list[str]:
+    """The data files of the Delta table at ``root`` in the version asked for."""
+    commits = sorted((Path(root) / "_delta_log").glob("[0-9]" * 20 + ".json"))
+    if not commits:
+        raise run.fail(f"{root} is no Delta table: it has no _delta_log commits", "not_found")
+    logs = [
+        [json.loads(line) for line in commit.read_text(encoding="utf-8").splitlines() if line.strip()]
+        for commit in commits
+    ]
+    latest = int(commits[-1].stem)
+    version = options["version_as_of"]
+    if options["timestamp_as_of"] is not None:
+        limit = pd.Timestamp(options["timestamp_as_of"])
+        limit = limit.tz_convert("UTC") if limit.tzinfo else limit.tz_localize("UTC")
+        eligible = [
+            int(commit.stem)
+            for commit, log in zip(commits, logs, strict=True)
+            if _commit_time(commit, log) <= limit
+        ]
+        if not eligible:
+            raise run.fail(f"the Delta table at {root} has no version as old as {options['timestamp_as_of']}")
+        version = max(eligible)
+    if version is not None and version > latest:
+        raise run.fail(f"the Delta table at {root} has no version {version} (the latest is {latest})")
+    active: set[str] = set()
+    for commit, log in zip(commits, logs, strict=True):
+        if version is not None and int(commit.stem) > version:
+            break
+        for action in log:
+            if "add" in action:
+                active.add(action["add"]["path"])
+            elif "remove" in action:
+                active.discard(action["remove"]["path"])
+    return sorted(os.path.normpath(os.path.join(root, urllib.parse.unquote(path))) for path in active)
+
+
+def _commit_time(commit: Path, log: list[dict]) -> pd.Timestamp:
+    """When a version was written: its files' modification time, else its commitInfo, else the file's."""
+    added = [action["add"].get("modificationTime") for action in log if "add" in action]
+    added = [stamp for stamp in added if isinstance(stamp, int)]
+    if added:
+        return pd.Timestamp(max(added), unit="ms", tz="UTC")
+    info = next((action["commitInfo"] for action in log if "commitInfo" in action), {})
+    if isinstance(info.get("timestamp"), int):
+        return pd.Timestamp(info["timestamp"], unit="ms", tz="UTC")
+    return pd.Timestamp(commit.stat().st_mtime, unit="s", tz="UTC")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1962,6 +2049,12 @@ def _value_kind(value: Any) -> str:
     return "text" if isinstance(value, str) else "other"
 
 
+def _and(left: pd.Series, right: pd.Series) -> pd.Series:
+    """The reference's ``and``: false if the left side is, null if the left side is null (even
+    when the right side is false; ``or`` is the usual three-valued one), else the right side."""
+    return right.mask(left.isna(), None).mask(left.fillna(True).eq(False), False).astype("boolean")
+
+
 class _FilterEvaluator:
     """Evaluates a validated expression tree; columns are Series, literals stay scalars.
 
@@ -1997,7 +2090,7 @@ class _FilterEvaluator:
 
     def logic(self, node: ast.AST) -> pd.Series:
         if isinstance(node, ast.BoolOp):
-            combine = operator.and_ if isinstance(node.op, ast.And) else operator.or_
+            combine = _and if isinstance(node.op, ast.And) else operator.or_
             result = self.logic(node.values[0])
             for operand in node.values[1:]:
                 result = combine(result, self.logic(operand))
@@ -2091,6 +2184,7 @@ _HANDLERS: dict[str, _Handler] = {
     "read_delimited": _Handler(_validate_delimited, _apply_delimited, reads_files=True),
     "read_parquet": _Handler(_validate_parquet, _apply_parquet, reads_files=True),
     "read_json_lines": _Handler(_validate_json_lines, _apply_json_lines, reads_files=True),
+    "read_delta_lake": _Handler(_validate_delta, _apply_delta, reads_files=True),
     "take": _Handler(_validate_count, _apply_take),
     "skip": _Handler(_validate_count, _apply_skip),
     "take_random_sample": _Handler(_validate_sample, _apply_sample),

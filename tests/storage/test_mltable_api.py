@@ -311,3 +311,47 @@ def test_tables_built_in_code_read_files_relative_to_the_working_directory(
     _same_frame(results["jsonl"], _expected("case_18_json_lines", cases / "case_18_json_lines"))
     assert results["paths"] == [{"file": "typed.parquet"}]
     assert "read_json_lines" in results["yaml"] and "encoding: utf8" in results["yaml"]
+
+
+def test_from_delta_lake_reads_the_version_asked_for(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    log = tmp_path / "sales" / "_delta_log"
+    log.mkdir(parents=True)
+    add = {
+        "add": {
+            "path": "p0.parquet",
+            "partitionValues": {},
+            "size": 1,
+            "modificationTime": 0,
+            "dataChange": True,
+        }
+    }
+    (log / f"{0:020d}.json").write_text(
+        json.dumps({"protocol": {"minReaderVersion": 1}}) + "\n" + json.dumps(add) + "\n"
+    )
+    add1 = {"add": {**add["add"], "path": "p1.parquet", "modificationTime": 1}}
+    (log / f"{1:020d}.json").write_text(json.dumps(add1) + "\n")
+    pq.write_table(pa.table({"n": [1, 2]}), tmp_path / "sales" / "p0.parquet")
+    pq.write_table(pa.table({"n": [3]}), tmp_path / "sales" / "p1.parquet")
+    results = run_job(
+        """
+        out = {
+            "latest": mltable.from_delta_lake("sales").to_pandas_dataframe()["n"].tolist(),
+            "first": mltable.from_delta_lake("sales", version_as_of=0).to_pandas_dataframe()["n"].tolist(),
+        }
+        try:
+            mltable.from_delta_lake("sales", version_as_of=0, timestamp_as_of="2020-01-01T00:00:00Z")
+        except mltable.MLTableError as exc:
+            out["both"] = str(exc)
+        print(json.dumps(out))
+        """,
+        cwd=tmp_path,
+    )
+    assert results == {
+        "latest": [1, 2, 3],
+        "first": [1, 2],
+        "both": results["both"],
+    }
+    assert "only one of version_as_of or timestamp_as_of" in results["both"]

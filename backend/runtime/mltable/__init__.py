@@ -8,7 +8,7 @@ Cloud training scripts read MLTable inputs with::
 
 This package offers the same names and signatures (``load``, ``from_delimited_files``,
 ``from_parquet_files``, ``from_json_lines_files``, ``from_paths``, ``DataType``,
-``MLTableHeaders``, ``MLTableFileEncoding`` and the table's ``take``, ``skip``, ``show``,
+``from_delta_lake``, ``MLTableHeaders``, ``MLTableFileEncoding`` and the table's ``take``, ``skip``, ``show``,
 ``keep_columns``, ``drop_columns``, ``filter``, ``convert_column_types``,
 ``take_random_sample``, ``extract_columns_from_partition_format``, ``select_partitions``,
 ``paths``), backed by Studio's reader ``backend/storage/mltable.py``. Each method returns a new
@@ -48,6 +48,7 @@ __all__ = [
     "MLTableHeaders",
     "UserErrorException",
     "from_delimited_files",
+    "from_delta_lake",
     "from_json_lines_files",
     "from_parquet_files",
     "from_paths",
@@ -537,3 +538,23 @@ def from_json_lines_files(
         "include_path_column": include_path_column,
     }
     return _from_document(paths, [{"read_json_lines": options}])
+
+
+def from_delta_lake(
+    delta_table_uri: str,
+    timestamp_as_of: str | None = None,
+    version_as_of: int | None = None,
+    include_path_column: bool = False,
+) -> MLTable:
+    """A table read from a Delta table's folder, at its latest version or the one asked for."""
+    if timestamp_as_of and version_as_of is not None:
+        raise _error(
+            "Both timestamp_as_of and version_as_of parameters were provided, but only one of "
+            "version_as_of or timestamp_as_of can be specified."
+        )
+    options: dict[str, Any] = {"include_path_column": include_path_column}
+    if version_as_of is not None:
+        options["version_as_of"] = version_as_of
+    if timestamp_as_of:
+        options["timestamp_as_of"] = timestamp_as_of
+    return _from_document([{"folder": delta_table_uri}], [{"read_delta_lake": options}])
