@@ -502,9 +502,10 @@ def _object_series(values: Iterable[Any], index: Any = None) -> pd.Series:
     return pd.Series(list(values), index=index, dtype=object)
 
 
-# Steps after read_parquet that keep its columns as the files have them (arrow); other steps
-# turn the partitions they go through into the reference's records, with 64-bit numbers and
-# nanosecond dates. skip goes through the one partition it cuts, take through those it keeps.
+# After read_parquet, keep_columns, drop_columns and select_partitions leave the files' columns as
+# they are (arrow types); take and skip turn the partitions they go through into the reference's
+# records (take those it keeps, skip the one it cuts), and every other step turns them all, with
+# 64-bit numbers and nanosecond dates.
 _COLUMNAR_STEPS = ("keep_columns", "drop_columns", "select_partitions", "take", "skip")
 
 

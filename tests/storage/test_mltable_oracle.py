@@ -43,7 +43,7 @@ from hypothesis import strategies as st
 
 from backend.storage.mltable import MLTableError, load_mltable
 
-EXAMPLES = int(os.environ.get("ORACLE_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("ORACLE_EXAMPLES", "150"))
 # ORACLE_RANDOM=1 explores new examples on each run; ORACLE_SHRINK=0 reports a failure unshrunk.
 SETTINGS = settings(
     max_examples=EXAMPLES,
