@@ -1743,7 +1743,7 @@ def _converter(column_type: Any, fail: Fail) -> Callable[[pd.Series], pd.Series]
     simple = {
         "int": lambda column: _convert(column, _int_of, "Int64"),
         "float": lambda column: _convert(column, _float_of, "Float64"),
-        "string": lambda column: _object_series(map(_value_text, column), column.index),
+        "string": _to_string,
         "boolean": lambda column: _convert(
             column, lambda v: _bool_of(v, _PLAIN_TRUE, _PLAIN_FALSE, None), "boolean"
         ),
@@ -1768,6 +1768,13 @@ def _converter(column_type: Any, fail: Fail) -> Callable[[pd.Series], pd.Series]
             _options(settings, spec, kind_fail)
             return _to_stream_info
     raise fail(f"column_type {column_type!r} is not supported (allowed: {_COLUMN_TYPES})")
+
+
+def _to_string(column: pd.Series) -> pd.Series:
+    # The null mask, not the values: a NaN in an object column stands for a missing value there.
+    nulls = column.isna().to_numpy()
+    values = (None if null else _value_text(value) for value, null in zip(column, nulls, strict=True))
+    return _object_series(values, column.index)
 
 
 def _to_stream_info(column: pd.Series) -> pd.Series:
