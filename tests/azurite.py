@@ -1,7 +1,8 @@
 """The Azurite blob emulator on a free loopback port, for tests that need Azure Blob storage.
 
-``start_azurite(folder)`` returns a running emulator (or None when the npm package is missing); test
-modules wrap it in thin fixtures. Accounts and keys are the emulator's well-known, public ones.
+``start_azurite(folder)`` returns a running emulator (or None when the npm package is missing); the
+``azurite`` fixture (a pytest plugin of tests/conftest.py) starts one per test session for the tests that
+ask for it. Accounts and keys are the emulator's well-known, public ones.
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import REPO
 
@@ -113,3 +117,17 @@ def start_azurite(folder: Path) -> Azurite | None:
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError(f"azurite did not listen on port {port} within {START_TIMEOUT_S}s: {log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    """One emulator for every test of the session that asks for it (each test makes its own containers)."""
+    from tests.conftest import skip_or_fail
+
+    emulator = start_azurite(tmp_path_factory.mktemp("azurite"))
+    if emulator is None:
+        skip_or_fail("azurite", f"the Azurite emulator is not installed ({INSTALL_HINT})")
+    try:
+        yield emulator
+    finally:
+        emulator.stop()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.job_fixtures"]
+pytest_plugins = ["tests.job_fixtures", "tests.azurite"]
 
 REPO = Path(__file__).resolve().parents[1]
 BASE_ENV_DIR = REPO / ".tools" / "base-env"

@@ -1,24 +1,9 @@
-from collections.abc import Iterator
-
 import pytest
 
 from backend.services import datastores, open_session
-from tests.azurite import INSTALL_HINT, Azurite, start_azurite
 from tests.browser.conftest import grid_cells_contain, shot, wait_for_app
-from tests.conftest import skip_or_fail
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
-    emulator = start_azurite(tmp_path_factory.mktemp("azurite-browser"))
-    if emulator is None:
-        skip_or_fail("azurite", f"the Azurite emulator is not installed ({INSTALL_HINT})")
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
 
 
 def _fill(page, label: str, value: str) -> None:

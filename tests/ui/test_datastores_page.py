@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from backend.services import datastores, open_session
-from tests.azurite import INSTALL_HINT, Azurite, start_azurite
-from tests.conftest import skip_or_fail
 
 WS = "default"
-
-
-@pytest.fixture(scope="module")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
-    emulator = start_azurite(tmp_path_factory.mktemp("azurite-ui"))
-    if emulator is None:
-        skip_or_fail("azurite", f"the Azurite emulator is not installed ({INSTALL_HINT})")
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
 
 
 def _stores() -> dict[str, datastores.DatastorePublic]:
