@@ -498,27 +498,11 @@ def metrics_view(job) -> None:
             return
         left, right = st.columns([1, 2])
         with left:
-            st.subheader("Params")
-            if run.params:
-                st.dataframe(
-                    pd.DataFrame(sorted(run.params.items()), columns=["param", "value"]),
-                    hide_index=True,
-                    width="stretch",
-                    key="job_params",
-                )
-            else:
-                st.caption("No params logged yet." if job.is_active else "No params logged.")
+            _name_value_table("Params", "param", run.params, key="job_params", active=job.is_active)
         with right:
-            st.subheader("Metrics (latest)")
-            if run.metrics:
-                st.dataframe(
-                    pd.DataFrame(sorted(run.metrics.items()), columns=["metric", "value"]),
-                    hide_index=True,
-                    width="stretch",
-                    key="job_metrics",
-                )
-            else:
-                st.caption("No metrics logged yet." if job.is_active else "No metrics logged.")
+            _name_value_table(
+                "Metrics (latest)", "metric", run.metrics, key="job_metrics", active=job.is_active
+            )
         if not run.metrics and not job.is_active:
             return
         st.subheader("Charts")
@@ -545,6 +529,15 @@ def metrics_view(job) -> None:
                 )
 
     _view()
+
+
+def _name_value_table(title: str, kind: str, values: dict, *, key: str, active: bool) -> None:
+    st.subheader(title)
+    if values:
+        frame = pd.DataFrame(sorted(values.items()), columns=[kind, "value"])
+        st.dataframe(frame, hide_index=True, width="stretch", key=key)
+    else:
+        st.caption(f"No {kind}s logged yet." if active else f"No {kind}s logged.")
 
 
 def _metric_picker(job_name: str, keys: list[str]) -> str:
