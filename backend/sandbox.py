@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -96,6 +97,17 @@ def _base_args() -> list[str]:
     ]  # fmt: skip
 
 
+def _runtime_paths() -> list[str]:
+    """What every sandboxed process may read even where ``/tmp`` or a hidden folder covers it: the Python
+    installation, Studio's venv (uv, the interpreter) and Studio's code (the in-job APIs of
+    ``backend/runtime``). Code, never data: ``STUDIO_HOME`` stays hidden even when it lies inside one."""
+    return [sys.base_prefix, sys.prefix, str(Path(__file__).resolve().parent)]
+
+
+# Mounts at the same path: an empty tmpfs first, then a read-only bind, then a writable one (the last wins).
+_ORDER = {"--tmpfs": 0, "--ro-bind": 1, "--bind": 2}
+
+
 def wrap(
     argv: Sequence[str],
     *,
@@ -110,15 +122,16 @@ def wrap(
     found = status()
     if not found.available:
         return list(argv)
+    mounts = {(os.path.normpath(str(p)), "--tmpfs") for p in (get_settings().home, *hidden)}
+    mounts |= {(os.path.normpath(str(p)), "--ro-bind") for p in (*_runtime_paths(), *readonly)}
+    mounts |= {(os.path.normpath(str(p)), "--bind") for p in writable}
     args = [found.bwrap or "bwrap", *_base_args()]
-    for path in (get_settings().home, *hidden):
-        args += ["--tmpfs", str(path)]
-    # Parents before children, so a writable folder inside a read-only one stays writable.
-    # The same path in both lists ends writable (the later bind wins).
-    binds = {(str(p), 0) for p in readonly} | {(str(p), 1) for p in writable}
-    for path, rw in sorted(binds, key=lambda b: (b[0].rstrip("/").count("/"), b[0], b[1])):
-        flag = "--bind" if rw else "--ro-bind"
-        if Path(path).exists():
+    # Parents before children: a folder bound inside a hidden one shows, a hidden folder inside a bound one
+    # stays hidden, a writable folder inside a read-only one stays writable.
+    for path, flag in sorted(mounts, key=lambda m: (m[0].count("/"), m[0], _ORDER[m[1]])):
+        if flag == "--tmpfs":
+            args += [flag, path]
+        elif Path(path).exists():
             args += [flag, path, path]
     if cwd is not None:
         args += ["--chdir", str(cwd)]

@@ -199,12 +199,16 @@ def test_the_sandbox_hides_studio_home_and_binds_back_only_what_is_named(tmp_pat
         f"cat {readonly}/f; echo x > {readonly}/g 2>/dev/null || echo ro; "
         "ls /proc | grep -c '^[0-9]'"
     )
+    # A read-only folder that holds STUDIO_HOME (here the test's temporary folder) does not uncover it.
+    (studio_home.parent / "beside.txt").write_text("beside\n")
+    script += f"; cat {studio_home.parent}/beside.txt"
     out = subprocess.run(
-        sandbox.wrap(["sh", "-c", script], writable=[shared], readonly=[readonly]),
+        sandbox.wrap(["sh", "-c", script], writable=[shared], readonly=[readonly, studio_home.parent]),
         capture_output=True,
         text=True,
         check=True,
     ).stdout.split()
     assert out[:5] == ["no-db", "wrote", "env", "file", "ro"]
     assert int(out[5]) < 10  # its own PID namespace: only its few processes, not Studio's
+    assert out[6] == "beside"
     assert (shared / "out").read_text() == "w\n"
