@@ -308,7 +308,8 @@ def _prepare_and_start(job_id: int, row: Job, workspace: str, folder: Path) -> s
     argv = sandbox.wrap(
         [shutil.which("bash") or "/bin/sh", "-c", command],
         writable=[folder, *output_paths.values()],
-        readonly=[venv, *(input_paths[name] for name in input_uris)],
+        # Mounted inputs are read-only; a downloaded one is the job's own copy, in its folder.
+        readonly=[venv, *(p for name in input_uris if not (p := input_paths[name]).startswith(f"{folder}/"))],
         cwd=wd,
     )
     launch = {

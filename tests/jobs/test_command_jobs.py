@@ -85,6 +85,13 @@ def test_inputs_of_every_type_and_mode_reach_the_command(tmp_path):
         env = {k: v for k, v in os.environ.items() if k.startswith("AZURE_ML_INPUT_")}
         print("ARGS=" + json.dumps(args))
         print("ENV=" + json.dumps(env))
+        for key in ("--folder", "--copy"):  # a mounted input is read-only; a downloaded one is the job's own
+            try:
+                with open(os.path.join(args[key], "new.txt"), "w") as handle:
+                    handle.write("x")
+                print(f"WRITE{key}=ok")
+            except OSError:
+                print(f"WRITE{key}=refused")
     """
         },
     )
@@ -101,6 +108,7 @@ def test_inputs_of_every_type_and_mode_reach_the_command(tmp_path):
     assert Path(args["--asset"]).name == "iris.csv" and Path(args["--latest"]).name == "iris.csv"
     assert (Path(args["--copy"]) / "a.txt").read_text() == "A"
     assert str(jobs.job_dir("default", job.name)) in args["--copy"]  # download mode: a private copy
+    assert "WRITE--folder=refused" in log and "WRITE--copy=ok" in log
     assert args["--direct"].startswith("azureml://datastores/workspaceblobstore/paths/LocalUpload/")
     assert (Path(args["--model"]) / "MLmodel").is_file()
     assert env["AZURE_ML_INPUT_file"] == args["--file"]
