@@ -76,7 +76,25 @@ class Reference:
 
 
 @pytest.fixture(scope="module")
-def reference() -> Iterator[Reference]:
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reference]:
+    # The reference leaves a folder in the temporary directory for every table it reads (and its logs):
+    # keep them in this run's own folder, which pytest cleans up, not in /tmp.
+    import tempfile
+
+    scratch = str(tmp_path_factory.mktemp("mltable-oracle-tmp"))
+    saved = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"], tempfile.tempdir = scratch, scratch
+    try:
+        yield from _reference()
+    finally:
+        if saved[0] is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved[0]
+        tempfile.tempdir = saved[1]
+
+
+def _reference() -> Iterator[Reference]:
     try:
         import mltable
     except ImportError as exc:  # never skipped: the comparison is the point of this file
