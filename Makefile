@@ -39,6 +39,7 @@ sandbox:
 test: $(VENV)/.dev-installed
 	@bash tests/setup_system.sh
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 3
 
 lint:

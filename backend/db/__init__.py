@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -115,8 +115,18 @@ def migrate(engine: Engine | None = None) -> None:
         command.upgrade(cfg, "head")
 
 
+_seeds: list[Callable[[Session], None]] = []
+
+
+def register_seed(seed: Callable[[Session], None]) -> None:
+    """Run ``seed(session)`` after migrating (once per process and database), e.g. to create the
+    ``default`` workspace: rows above this layer's knowledge, registered by the services."""
+    if seed not in _seeds:
+        _seeds.append(seed)
+
+
 def ensure_schema() -> None:
-    """Migrate once per process and make sure the ``default`` workspace exists."""
+    """Migrate once per process, then run the registered seeds."""
     settings = get_settings()
     key = f"{settings.resolved_database_url}|{settings.database_schema}"
     if key in _schema_ready:
@@ -135,11 +145,10 @@ def ensure_schema() -> None:
                 f"(STUDIO_DATABASE_URL): {reason}"
             ) from None
         migrate(engine)
-        from backend.services.workspaces import ensure_default_workspace
-
-        with Session(engine, expire_on_commit=False) as session:
-            ensure_default_workspace(session=session)
-            session.commit()
+        for seed in _seeds:
+            with Session(engine, expire_on_commit=False) as session:
+                seed(session)
+                session.commit()
         _schema_ready.add(key)
 
 

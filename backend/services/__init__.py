@@ -4,8 +4,9 @@ Every service takes keyword-only arguments with the session first and returns pl
 pydantic models, never table rows. ``open_session()`` gives a unit of work.
 """
 
+from backend.db import register_seed
 from backend.db import session_scope as open_session
-from backend.services.errors import (
+from backend.errors import (
     ConflictError,
     NotFoundError,
     StudioError,
@@ -21,3 +22,13 @@ __all__ = [
     "ValidationError",
     "open_session",
 ]
+
+
+def _seed_default_workspace(session) -> None:
+    from backend.services.workspaces import ensure_default_workspace
+
+    ensure_default_workspace(session=session)
+
+
+# Every process that uses a service has the ``default`` workspace from its first unit of work on.
+register_seed(_seed_default_workspace)

@@ -21,8 +21,8 @@ from sqlmodel import Session, select
 
 from backend.db.models import Component
 from backend.errors import ConflictError, NotFoundError, ValidationError
+from backend.services.lookup import get_workspace_row
 from backend.services.versioning import check_version, next_version, version_sort_key
-from backend.services.workspaces import get_workspace_row
 from backend.specs import apply_overrides, parse_spec, read_yaml
 from backend.specs.component import CommandComponentSpec
 from backend.storage import uris

@@ -224,7 +224,7 @@ def _public(row: Compute) -> ComputePublic:
 
 
 def _workspace_row(session: Session, workspace: str) -> Workspace:
-    from backend.services.workspaces import get_workspace_row
+    from backend.services.lookup import get_workspace_row
 
     return get_workspace_row(session=session, name=workspace)
 

@@ -22,8 +22,8 @@ if TYPE_CHECKING:  # pandas is imported where tables are read: the CLI and the a
 from backend.db.models import DataAsset
 from backend.errors import ConflictError, NotFoundError, ValidationError
 from backend.services import datastores
+from backend.services.lookup import get_workspace_row
 from backend.services.versioning import check_version, next_version, version_sort_key
-from backend.services.workspaces import get_workspace_row
 from backend.settings import get_settings
 from backend.specs.data import DataSpec, DataType
 from backend.storage import uris

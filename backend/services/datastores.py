@@ -116,7 +116,7 @@ class DatastorePublic(BaseModel):
 
 
 def builtin_folder(workspace_name: str, datastore_name: str) -> Path:
-    from backend.services.workspaces import workspace_root
+    from backend.services.lookup import workspace_root
 
     return workspace_root(workspace_name) / "datastores" / datastore_name
 
@@ -190,7 +190,7 @@ def create_builtin_datastores(*, session: Session, workspace: Workspace) -> None
 
 
 def list_datastores(*, session: Session, workspace: str) -> list[DatastorePublic]:
-    from backend.services.workspaces import get_workspace_row
+    from backend.services.lookup import get_workspace_row
 
     ws = get_workspace_row(session=session, name=workspace)
     rows = session.exec(
@@ -200,8 +200,8 @@ def list_datastores(*, session: Session, workspace: str) -> list[DatastorePublic
 
 
 def get_datastore_row(*, session: Session, workspace: str, name: str) -> tuple[Workspace, Datastore]:
-    from backend.services.errors import NotFoundError
-    from backend.services.workspaces import get_workspace_row
+    from backend.errors import NotFoundError
+    from backend.services.lookup import get_workspace_row
 
     ws = get_workspace_row(session=session, name=workspace)
     row = session.exec(
@@ -225,7 +225,7 @@ def get_datastore(*, session: Session, workspace: str, name: str) -> DatastorePu
 
 
 def default_datastore_name(*, session: Session, workspace: str) -> str:
-    from backend.services.workspaces import get_workspace_row
+    from backend.services.lookup import get_workspace_row
 
     ws = get_workspace_row(session=session, name=workspace)
     row = session.exec(select(Datastore).where(Datastore.workspace_id == ws.id, Datastore.is_default)).first()
@@ -287,7 +287,7 @@ def _local_folder(name: str, path: str) -> Path:
 
 def create_datastore(*, session: Session, workspace: str, spec: DatastoreSpec) -> DatastorePublic:
     """Register a datastore after checking that it answers; on any failure nothing is created."""
-    from backend.services.workspaces import get_workspace_row
+    from backend.services.lookup import get_workspace_row
     from backend.storage import filesystems
 
     ws = get_workspace_row(session=session, name=workspace)

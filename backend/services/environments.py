@@ -433,7 +433,7 @@ def _version_key(version: str) -> tuple:
 
 
 def _workspace_row(session: Session, workspace: str) -> Workspace:
-    from backend.services.workspaces import get_workspace_row
+    from backend.services.lookup import get_workspace_row
 
     return get_workspace_row(session=session, name=workspace)
 

@@ -144,17 +144,18 @@ def _check_kind(kind: str, is_dir: bool, where: str, field: str) -> None:
 
 
 def _job_output_uri(session: Session, workspace: str, ref: uris.JobOutput, field: str) -> str:
-    from backend.services import jobs
+    from backend.services.lookup import get_job_row
 
     try:
-        job = jobs.get_job(session=session, workspace=workspace, name=ref.job)
+        outputs = (get_job_row(session=session, workspace=workspace, name=ref.job).spec or {}).get(
+            "outputs", {}
+        )
     except NotFoundError as exc:
         raise ValidationError(f"{field}: {exc}") from None
-    output = job.outputs.get(ref.output)
+    output = outputs.get(ref.output)
     if output is None:
         raise ValidationError(
-            f"{field}: job {ref.job!r} has no output {ref.output!r} "
-            f"(outputs: {', '.join(job.outputs) or 'none'})"
+            f"{field}: job {ref.job!r} has no output {ref.output!r} (outputs: {', '.join(outputs) or 'none'})"
         )
     base = output["uri"].rstrip("/")
     return f"{base}/{ref.path}" if ref.path else output["uri"]

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from backend.db.models import Job, utcnow
 from backend.errors import ConflictError, NotFoundError, ValidationError
-from backend.services.workspaces import get_workspace_row
+from backend.services.lookup import get_job_row, get_workspace_row
 from backend.settings import get_settings
 from backend.specs.job import CommandJobSpec
 from backend.statuses import ACTIVE, TERMINAL, JobStatus
@@ -480,14 +480,6 @@ def _job_type_submitters() -> dict:
 
 
 # --- reading -----------------------------------------------------------------------------------------------
-
-
-def get_job_row(*, session: Session, workspace: str, name: str) -> Job:
-    ws = get_workspace_row(session=session, name=workspace)
-    row = session.exec(select(Job).where(Job.workspace_id == ws.id, Job.name == name)).first()
-    if row is None:
-        raise NotFoundError(f"job {name!r} does not exist in workspace {workspace!r}")
-    return row
 
 
 def _parent_name(session: Session, row: Job) -> str | None:

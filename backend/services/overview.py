@@ -9,7 +9,7 @@ from sqlalchemy import and_, distinct, func, true
 from sqlmodel import Session, select
 
 from backend.db.models import Component, Compute, DataAsset, Datastore, Environment, Job
-from backend.services.workspaces import get_workspace_row
+from backend.services.lookup import get_workspace_row
 
 RECENT_LIMIT = 15
 

@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 from backend.db.models import Component, Job
 from backend.errors import NotFoundError, ValidationError
 from backend.services import jobs
-from backend.services.workspaces import get_workspace_row
+from backend.services.lookup import get_workspace_row
 from backend.statuses import ACTIVE, JobStatus
 
 PIPELINE_SCHEMA = "https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json"

@@ -25,7 +25,7 @@ from backend.db.models import Job
 from backend.errors import NotFoundError, ValidationError
 from backend.services import jobs
 from backend.services.inputs import check_data_available, literal, resolve_data_reference
-from backend.services.workspaces import get_workspace_row
+from backend.services.lookup import get_workspace_row
 from backend.specs import parse_spec, read_yaml
 from backend.specs.job import (
     CommandJobSpec,

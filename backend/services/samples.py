@@ -19,7 +19,7 @@ from backend.errors import NotFoundError, ValidationError
 from backend.services import data_assets, jobs
 from backend.services.demo import ASSETS
 from backend.services.jobs import JobPublic
-from backend.services.workspaces import get_workspace_row
+from backend.services.lookup import get_workspace_row
 from backend.settings import get_settings
 from backend.specs import apply_overrides, read_yaml
 

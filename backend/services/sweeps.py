@@ -20,7 +20,7 @@ from backend.db.models import Job
 from backend.errors import ValidationError
 from backend.services import jobs
 from backend.services.inputs import literal
-from backend.services.workspaces import get_workspace_row
+from backend.services.lookup import get_workspace_row
 from backend.specs import parse_spec
 from backend.specs.bounds import MAX_TOTAL_TRIALS
 from backend.specs.job import CommandJobSpec, LimitsSpec, ResourcesSpec, check_expressions

@@ -5,16 +5,14 @@ from __future__ import annotations
 import re
 import shutil
 from datetime import datetime
-from pathlib import Path
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
 from backend.db.models import Workspace, utcnow
-from backend.services.errors import ConflictError, NotFoundError, ValidationError
-from backend.settings import get_settings
+from backend.errors import ConflictError, ValidationError
+from backend.services.lookup import DEFAULT_WORKSPACE, get_workspace_row, workspace_root
 
-DEFAULT_WORKSPACE = "default"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,32}$")
 NAME_RULE = "3 to 33 characters: letters, digits, '-' and '_', starting with a letter or digit"
 
@@ -39,10 +37,6 @@ class WorkspacePublic(BaseModel):
     storage_root: str
 
 
-def workspace_root(name: str) -> Path:
-    return get_settings().workspaces_root / name
-
-
 def validate_name(name: str) -> str:
     if not NAME_PATTERN.match(name or ""):
         raise ValidationError(f"workspace name {name!r} is not valid: use {NAME_RULE}")
@@ -58,14 +52,6 @@ def _public(row: Workspace) -> WorkspacePublic:
         updated_at=row.updated_at,
         storage_root=str(workspace_root(row.name)),
     )
-
-
-def get_workspace_row(*, session: Session, name: str) -> Workspace:
-    row = session.exec(select(Workspace).where(Workspace.name == name)).first()
-    if row is None:
-        known = ", ".join(session.exec(select(Workspace.name).order_by(Workspace.name)).all())
-        raise NotFoundError(f"workspace {name!r} does not exist (workspaces: {known or 'none'})")
-    return row
 
 
 def create_workspace(*, session: Session, data: WorkspaceCreate) -> WorkspacePublic:

@@ -44,7 +44,7 @@ def _call(fn, **kwargs):
 
 def _add_data_asset(path: str, name: str = "iris", version: str = "1") -> None:
     from backend.db.models import DataAsset
-    from backend.services.workspaces import get_workspace_row
+    from backend.services.lookup import get_workspace_row
 
     with open_session() as s:
         ws = get_workspace_row(session=s, name=WS)
