@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m backend.agent.envbuild <spec-hash>", file=sys.stderr)
         return 2
     from backend.errors import StudioError
-    from backend.services.environments import build_environment
+    from backend.services.environment_builds import build_environment
     from backend.statuses import BuildStatus
 
     try:

@@ -126,14 +126,14 @@ def _prepare_output(workspace: str, name: str, spec: dict[str, Any], folder: Pat
 
 def _environment_venv(env: dict[str, Any], folder: Path) -> Path:
     """The venv the job's layer sits on: the curated base, or the environment's own (built if needed)."""
-    from backend.services import base_environment, environments
+    from backend.services import base_environment, environment_builds
 
     if not env.get("spec_hash"):
         system_log(folder, f"environment: {env.get('reason', 'the curated base environment')}")
         python = base_environment.ensure(echo=lambda line: system_log(folder, f"base environment: {line}"))
         return python.parent.parent
     system_log(folder, f"environment {env['reference']}: building or reusing venv {env['spec_hash']}")
-    build = environments.build_environment(
+    build = environment_builds.build_environment(
         env["spec_hash"], echo=lambda line: system_log(folder, f"build: {line}")
     )
     if build.status != BuildStatus.SUCCEEDED:

@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 
 def running_work_in(*, session: Session, workspace_id: int) -> list[str]:
     from backend.db.models import Environment, EnvironmentBuild
-    from backend.services.environments import ACTIVE_BUILD_STATES
+    from backend.services.environment_builds import ACTIVE_BUILD_STATES
 
     builds = session.exec(
         select(Environment.name, Environment.version)

@@ -24,6 +24,12 @@ def check_version(version: str, *, field: str = "version") -> str:
     return version
 
 
-def version_sort_key(version: str) -> tuple[int, int, str]:
-    """Integers in numeric order after other strings, so the highest integer version sorts last."""
-    return (1, int(version), "") if version.isdigit() else (0, 0, version)
+def version_sort_key(version: str) -> tuple:
+    """Versions in release order (``1.9`` before ``1.10``, integers numerically) after names that are not
+    versions (``beta``), so the highest version sorts last."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return (1, Version(version), version)
+    except InvalidVersion:
+        return (0, version)
