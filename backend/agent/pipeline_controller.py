@@ -30,7 +30,7 @@ from sqlmodel import Session, col, select
 from backend.db import session_scope
 from backend.db.models import Job, Workspace, utcnow
 from backend.errors import ConflictError, StudioError
-from backend.services import jobs, pipelines
+from backend.services import jobs, pipeline_plans, pipelines
 from backend.statuses import ACTIVE, TERMINAL, JobStatus
 
 log = logging.getLogger("studio.agent.pipeline")
@@ -467,7 +467,7 @@ def _sweep(pipeline: _Pipeline, name: str, step_name: str, plan: dict, inputs: d
 
     from backend.services import sweeps
 
-    spec = pipelines.sweep_spec(
+    spec = pipeline_plans.sweep_spec(
         plan,
         inputs,
         experiment_name=pipeline.experiment_name,

@@ -197,11 +197,11 @@ def _parse_composed(pipeline: ComposedPipeline):
 
 def validate_composed(*, session: Session, workspace: str, pipeline: ComposedPipeline) -> dict[str, Any]:
     """Plan the composed pipeline exactly as a submission would (nothing is created); returns the plan."""
-    from backend.services import pipelines
+    from backend.services import pipeline_plans
 
     spec = _parse_composed(pipeline)
     try:
-        return pipelines.build_plan(session=session, workspace=workspace, spec=spec, base_dir=None)
+        return pipeline_plans.build_plan(session=session, workspace=workspace, spec=spec, base_dir=None)
     except ValidationError as exc:
         raise ValidationError(f"{COMPOSER}: {exc}") from None
 

@@ -15,7 +15,7 @@ from backend.services import (
     datastores,
     jobs,
     open_session,
-    pipelines,
+    pipeline_plans,
 )
 from backend.services import pipeline_views as pv
 from backend.services.pipeline_views import ComposedInput, ComposedPipeline, ComposedStep, PipelineInputField
@@ -182,7 +182,7 @@ def test_composed_yaml_wires_literals_data_pipeline_inputs_and_step_outputs(tmp_
     }
     spec = PipelineJobSpec.model_validate(data)
     with open_session() as s:
-        plan = pipelines.build_plan(session=s, workspace="default", spec=spec, base_dir=None)
+        plan = pipeline_plans.build_plan(session=s, workspace="default", spec=spec, base_dir=None)
     assert plan["order"].index("w") < plan["order"].index("r1")
     assert plan["steps"]["r1"]["deps"] == ["w"] and plan["steps"]["r2"]["deps"] == []
     assert plan["steps"]["w"]["inputs"]["mood"] == {"bind": "literal", "value": "calm"}  # the default
