@@ -126,10 +126,10 @@ class Agent:
                 row = s.get(Job, job_id)
                 if row.status == JobStatus.CANCEL_REQUESTED and row.wrapper_pid is None:
                     transition(
-                        s,
-                        job_id,
-                        (JobStatus.CANCEL_REQUESTED,),
-                        JobStatus.CANCELED,
+                        session=s,
+                        job_id=job_id,
+                        from_statuses=(JobStatus.CANCEL_REQUESTED,),
+                        to_status=JobStatus.CANCELED,
                         end_time=utcnow(),
                         failure_reason="canceled by the user while preparing",
                     )
@@ -199,20 +199,32 @@ class Agent:
                 continue
             with session_scope() as s:
                 if status == JobStatus.FINALIZING:
-                    transition(s, job_id, (JobStatus.FINALIZING,), JobStatus.RUNNING, agent_id=self.id)
+                    transition(
+                        session=s,
+                        job_id=job_id,
+                        from_statuses=(JobStatus.FINALIZING,),
+                        to_status=JobStatus.RUNNING,
+                        agent_id=self.id,
+                    )
                     continue
                 pid = _read_pid(folder)
                 if pid and (wrapper_alive(pid, folder) or runner.read_exit(folder)):
                     transition(
-                        s,
-                        job_id,
-                        (JobStatus.PREPARING,),
-                        JobStatus.RUNNING,
+                        session=s,
+                        job_id=job_id,
+                        from_statuses=(JobStatus.PREPARING,),
+                        to_status=JobStatus.RUNNING,
                         wrapper_pid=pid,
                         agent_id=self.id,
                     )
                 else:
-                    transition(s, job_id, (JobStatus.PREPARING,), JobStatus.QUEUED, agent_id=None)
+                    transition(
+                        session=s,
+                        job_id=job_id,
+                        from_statuses=(JobStatus.PREPARING,),
+                        to_status=JobStatus.QUEUED,
+                        agent_id=None,
+                    )
 
     def _may_reclaim(self, job_id: int, status: str, folder) -> bool:
         """Take up an own job again, or fail it once that has not worked ``MAX_RECLAIMS`` times."""
@@ -224,7 +236,14 @@ class Agent:
         reason = f"{step} failed {MAX_RECLAIMS} times inside Studio (see the agent's log)"
         runner.system_log(folder, reason)
         with session_scope() as s:
-            transition(s, job_id, (status,), JobStatus.FAILED, end_time=utcnow(), failure_reason=reason)
+            transition(
+                session=s,
+                job_id=job_id,
+                from_statuses=(status,),
+                to_status=JobStatus.FAILED,
+                end_time=utcnow(),
+                failure_reason=reason,
+            )
         return False
 
     def _start_queued(self) -> None:
@@ -246,7 +265,13 @@ class Agent:
             claimed = [
                 job_id
                 for job_id in to_start
-                if transition(s, job_id, (JobStatus.QUEUED,), JobStatus.PREPARING, agent_id=self.id)
+                if transition(
+                    session=s,
+                    job_id=job_id,
+                    from_statuses=(JobStatus.QUEUED,),
+                    to_status=JobStatus.PREPARING,
+                    agent_id=self.id,
+                )
             ]
         for job_id in claimed:
             log.info("job claimed", extra={"action": "job_claim", "job": job_id})

@@ -233,10 +233,10 @@ def _begin(pipeline: _Pipeline) -> bool:
     )
     with session_scope() as s:
         started = jobs.transition(
-            s,
-            pipeline.id,
-            (JobStatus.QUEUED,),
-            JobStatus.RUNNING,
+            session=s,
+            job_id=pipeline.id,
+            from_statuses=(JobStatus.QUEUED,),
+            to_status=JobStatus.RUNNING,
             start_time=utcnow(),
             mlflow_run_id=run_id,
             mlflow_experiment_id=exp_id,
@@ -421,7 +421,7 @@ def _command(pipeline: _Pipeline, name: str, step_name: str, plan: dict, inputs:
 
     def row(s: Session, spec: dict, state: dict) -> Job:
         return jobs.insert_job(
-            s,
+            session=s,
             workspace_id=pipeline.workspace_id,
             name=name,
             type_="command",
@@ -446,10 +446,10 @@ def _command(pipeline: _Pipeline, name: str, step_name: str, plan: dict, inputs:
         )
         now = utcnow()
         jobs.transition(
-            s,
-            child.id,
-            (JobStatus.QUEUED,),
-            JobStatus.COMPLETED,
+            session=s,
+            job_id=child.id,
+            from_statuses=(JobStatus.QUEUED,),
+            to_status=JobStatus.COMPLETED,
             start_time=now,
             end_time=now,
             exit_code=0,
@@ -513,7 +513,7 @@ def _nested(pipeline: _Pipeline, name: str, step_name: str, plan: dict, inputs: 
 
     def make(s: Session):
         row = jobs.insert_job(
-            s,
+            session=s,
             workspace_id=pipeline.workspace_id,
             name=name,
             type_="pipeline",
@@ -563,4 +563,10 @@ def _finish(pipeline: _Pipeline, status: str, reason: str | None, state: dict | 
     if state is not None:
         fields["state"] = state
     with session_scope() as s:
-        jobs.transition(s, pipeline.id, (JobStatus.RUNNING, JobStatus.CANCEL_REQUESTED), status, **fields)
+        jobs.transition(
+            session=s,
+            job_id=pipeline.id,
+            from_statuses=(JobStatus.RUNNING, JobStatus.CANCEL_REQUESTED),
+            to_status=status,
+            **fields,
+        )

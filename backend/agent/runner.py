@@ -217,10 +217,10 @@ def _settle_unstarted(job_id: int, folder: Path, status: JobStatus, reason: str)
         return
     with session_scope() as s:
         transition(
-            s,
-            job_id,
-            (JobStatus.PREPARING, JobStatus.CANCEL_REQUESTED),
-            JobStatus.FAILED,
+            session=s,
+            job_id=job_id,
+            from_statuses=(JobStatus.PREPARING, JobStatus.CANCEL_REQUESTED),
+            to_status=JobStatus.FAILED,
             end_time=utcnow(),
             failure_reason=reason,
         )
@@ -335,7 +335,13 @@ def _prepare_and_start(job_id: int, row: Job, workspace: str, folder: Path) -> s
     (folder / "wrapper.pid").write_text(str(proc.pid))
     try:
         with session_scope() as s:
-            started = transition(s, job_id, (JobStatus.PREPARING,), JobStatus.RUNNING, wrapper_pid=proc.pid)
+            started = transition(
+                session=s,
+                job_id=job_id,
+                from_statuses=(JobStatus.PREPARING,),
+                to_status=JobStatus.RUNNING,
+                wrapper_pid=proc.pid,
+            )
     except Exception as exc:
         system_log(folder, f"could not record the start ({exc}); the agent adopts the running job")
         raise LeftForRecovery() from exc
@@ -395,10 +401,15 @@ def settle_canceled(job_id: int, reason: str = "canceled by the user") -> None:
     row, _ = _load(job_id)
     with session_scope() as s:
         transition(
-            s,
-            job_id,
-            (JobStatus.PREPARING, JobStatus.RUNNING, JobStatus.CANCEL_REQUESTED, JobStatus.FINALIZING),
-            JobStatus.CANCELED,
+            session=s,
+            job_id=job_id,
+            from_statuses=(
+                JobStatus.PREPARING,
+                JobStatus.RUNNING,
+                JobStatus.CANCEL_REQUESTED,
+                JobStatus.FINALIZING,
+            ),
+            to_status=JobStatus.CANCELED,
             end_time=utcnow(),
             failure_reason=row.failure_reason or reason,
         )
@@ -445,7 +456,13 @@ def finalize(job_id: int) -> None:
     ended = read_exit(folder)
     code, ended_at = ended if ended else (None, utcnow())
     with session_scope() as s:
-        if not transition(s, job_id, (JobStatus.RUNNING,), JobStatus.FINALIZING, exit_code=code):
+        if not transition(
+            session=s,
+            job_id=job_id,
+            from_statuses=(JobStatus.RUNNING,),
+            to_status=JobStatus.FINALIZING,
+            exit_code=code,
+        ):
             return
     status, reason = JobStatus.FAILED, "finalizing failed: it ended unexpectedly"
     try:
@@ -471,7 +488,12 @@ def finalize(job_id: int) -> None:
         finally:
             with session_scope() as s:
                 transition(
-                    s, job_id, (JobStatus.FINALIZING,), status, end_time=ended_at, failure_reason=reason
+                    session=s,
+                    job_id=job_id,
+                    from_statuses=(JobStatus.FINALIZING,),
+                    to_status=status,
+                    end_time=ended_at,
+                    failure_reason=reason,
                 )
 
 
@@ -481,10 +503,10 @@ def fail_running(job_id: int, reason: str) -> None:
     system_log(folder, reason)
     with session_scope() as s:
         ok = transition(
-            s,
-            job_id,
-            (JobStatus.RUNNING, JobStatus.CANCEL_REQUESTED),
-            JobStatus.FAILED,
+            session=s,
+            job_id=job_id,
+            from_statuses=(JobStatus.RUNNING, JobStatus.CANCEL_REQUESTED),
+            to_status=JobStatus.FAILED,
             end_time=utcnow(),
             failure_reason=reason,
         )

@@ -137,7 +137,9 @@ def _advance(sweep_id: int) -> None:
                 for trial in sweep.active:
                     _cancel_quietly(s, sweep.workspace, trial.name)
             for index, params in new_trials:
-                child = sweeps.create_trial(s, row, index, params, sweep.workspace)
+                child = sweeps.create_trial(
+                    session=s, sweep=row, index=index, params=params, workspace=sweep.workspace
+                )
                 state.setdefault("trials", []).append({"name": child.name, "index": index, "params": params})
             row.state = state
             s.add(row)
@@ -179,10 +181,10 @@ def _start(sweep: _Sweep) -> None:
     run_id, exp_id = tracking.create_run(experiment=experiment, run_name=run_name, tags=tags)
     with session_scope() as s:
         jobs.transition(
-            s,
-            sweep.id,
-            (JobStatus.QUEUED,),
-            JobStatus.RUNNING,
+            session=s,
+            job_id=sweep.id,
+            from_statuses=(JobStatus.QUEUED,),
+            to_status=JobStatus.RUNNING,
             start_time=utcnow(),
             mlflow_run_id=run_id,
             mlflow_experiment_id=exp_id,
@@ -326,10 +328,10 @@ def _finish(sweep: _Sweep, status: JobStatus, note: str | None) -> None:
             log.warning("cannot update the sweep's MLflow run: %s", exc)
     with session_scope() as s:
         jobs.transition(
-            s,
-            sweep.id,
-            (JobStatus.RUNNING, JobStatus.CANCEL_REQUESTED),
-            status,
+            session=s,
+            job_id=sweep.id,
+            from_statuses=(JobStatus.RUNNING, JobStatus.CANCEL_REQUESTED),
+            to_status=status,
             end_time=utcnow(),
             state=state,
             failure_reason=note if status != JobStatus.COMPLETED else None,

@@ -36,6 +36,7 @@ from backend.specs.datastore import (
     parse_datastore,
     parse_datastore_text,
 )
+from backend.specs.job import check_tags
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -247,14 +248,6 @@ def parse_credentials(fields: dict[str, str], *, source: str = "credential") -> 
     return parse_spec(DatastoreCredentials, {k: v for k, v in fields.items() if v}, source=source)
 
 
-def _check_tags(tags: dict[str, str]) -> None:
-    for key, value in tags.items():
-        if not isinstance(key, str) or not key.strip():
-            raise ValidationError("tag names must be non-empty text")
-        if not isinstance(value, str):
-            raise ValidationError(f"tag {key!r} must have a text value, got {type(value).__name__}")
-
-
 def _encrypted(credentials: DatastoreCredentials | None) -> str | None:
     from backend.storage.secrets import encrypt
 
@@ -293,7 +286,7 @@ def create_datastore(*, session: Session, workspace: str, spec: DatastoreSpec) -
     ws = get_workspace_row(session=session, name=workspace)
     if problem := name_problem(spec.name):
         raise ValidationError(problem)
-    _check_tags(spec.tags)
+    check_tags(spec.tags)
     taken = session.exec(
         select(Datastore).where(Datastore.workspace_id == ws.id, Datastore.name == spec.name)
     )
@@ -342,7 +335,7 @@ def update_datastore(
     if data.description is not None:
         row.description = data.description
     if data.tags is not None:
-        _check_tags(data.tags)
+        check_tags(data.tags)
         row.tags = dict(data.tags)
     row.updated_at = utcnow()
     session.add(row)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from backend.errors import ValidationError
 from backend.services.sweeps import SweepView
 
 EVALUATORS = {"fanova": "fANOVA", "mean_decrease_impurity": "mean decrease impurity"}
@@ -72,7 +73,7 @@ def hyperparameter_importance(
     )
 
     if evaluator not in EVALUATORS:
-        raise ValueError(f"evaluator {evaluator!r} is not known (use {', '.join(EVALUATORS)})")
+        raise ValidationError(f"evaluator {evaluator!r} is not known (use {', '.join(EVALUATORS)})")
     done = [
         t
         for t in view.trials

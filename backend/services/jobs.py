@@ -155,7 +155,7 @@ def job_dir(workspace: str, name: str) -> Path:
 
 
 def transition(
-    session: Session, job_id: int, from_statuses: tuple[str, ...], to_status: str, **fields: Any
+    *, session: Session, job_id: int, from_statuses: tuple[str, ...], to_status: str, **fields: Any
 ) -> bool:
     """Move a job to ``to_status`` only if it is in one of ``from_statuses``; True when this call did it."""
     row = session.get(Job, job_id)
@@ -359,8 +359,8 @@ def default_experiment(spec_code: str | None, base_dir: Path | None) -> str:
 
 
 def insert_job(
-    session: Session,
     *,
+    session: Session,
     workspace_id: int,
     name: str,
     type_: str,
@@ -416,7 +416,7 @@ def submit_command_job(
         session=session, workspace=workspace, spec=spec, base_dir=base_dir, name=name, source=source
     )
     row = insert_job(
-        session,
+        session=session,
         workspace_id=ws.id,
         name=name,
         type_="command",
@@ -540,19 +540,19 @@ def cancel_job(*, session: Session, workspace: str, name: str) -> JobPublic:
         raise ConflictError(f"job {name!r} has already ended ({row.status})")
     now = utcnow()
     if not transition(
-        session,
-        row.id,
-        (JobStatus.NOT_STARTED, JobStatus.QUEUED),
-        JobStatus.CANCELED,
+        session=session,
+        job_id=row.id,
+        from_statuses=(JobStatus.NOT_STARTED, JobStatus.QUEUED),
+        to_status=JobStatus.CANCELED,
         cancel_requested=True,
         end_time=now,
         failure_reason="canceled by the user before it started",
     ):
         transition(
-            session,
-            row.id,
-            (JobStatus.PREPARING, JobStatus.RUNNING, JobStatus.FINALIZING),
-            JobStatus.CANCEL_REQUESTED,
+            session=session,
+            job_id=row.id,
+            from_statuses=(JobStatus.PREPARING, JobStatus.RUNNING, JobStatus.FINALIZING),
+            to_status=JobStatus.CANCEL_REQUESTED,
             cancel_requested=True,
         )
     for child in session.exec(select(Job).where(Job.parent_id == row.id)).all():

@@ -64,7 +64,7 @@ def submit_pipeline(
     plan["source"] = source
     compute = plan["settings"].get("default_compute") or "serverless"
     row = jobs.insert_job(
-        session,
+        session=session,
         workspace_id=ws.id,
         name=pipeline_name,
         type_="pipeline",

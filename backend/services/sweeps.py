@@ -149,7 +149,7 @@ def submit_sweep(
     jobs.resolve_outputs(spec.outputs, sweep_name, store, base_dir)  # validates paths now
     state = {"trials": [], "curves": {}, "decisions": [], "seed": seed}
     row = jobs.insert_job(
-        session,
+        session=session,
         workspace_id=ws.id,
         name=sweep_name,
         type_="sweep",
@@ -220,7 +220,7 @@ def _component_inputs(component, given: dict, swept: set[str]) -> dict:
 # --- trials (called by the controller) -----------------------------------------------------------------------
 
 
-def create_trial(session: Session, sweep: Job, index: int, params: dict[str, Any], workspace: str) -> Job:
+def create_trial(*, session: Session, sweep: Job, index: int, params: dict[str, Any], workspace: str) -> Job:
     """Queue trial ``index`` of a sweep with its sampled values."""
     from backend.services import datastores
     from backend.specs.component import ComponentInput, check_value
@@ -238,7 +238,7 @@ def create_trial(session: Session, sweep: Job, index: int, params: dict[str, Any
     if sweep.mlflow_run_id:
         spec["mlflow_tags"] = {"mlflow.parentRunId": sweep.mlflow_run_id}
     return jobs.insert_job(
-        session,
+        session=session,
         workspace_id=sweep.workspace_id,
         name=name,
         type_="command",

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from backend.db.models import Workspace, utcnow
 from backend.errors import ConflictError, ValidationError
 from backend.services.lookup import DEFAULT_WORKSPACE, get_workspace_row, workspace_root
+from backend.specs.job import check_tags
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,32}$")
 NAME_RULE = "3 to 33 characters: letters, digits, '-' and '_', starting with a letter or digit"
@@ -61,7 +62,7 @@ def create_workspace(*, session: Session, data: WorkspaceCreate) -> WorkspacePub
     validate_name(data.name)
     if session.exec(select(Workspace).where(Workspace.name == data.name)).first():
         raise ConflictError(f"workspace {data.name!r} already exists")
-    _check_tags(data.tags)
+    check_tags(data.tags)
     row = Workspace(name=data.name, description=data.description, tags=dict(data.tags))
     session.add(row)
     session.flush()
@@ -90,7 +91,7 @@ def update_workspace(*, session: Session, name: str, data: WorkspaceUpdate) -> W
     if data.description is not None:
         row.description = data.description
     if data.tags is not None:
-        _check_tags(data.tags)
+        check_tags(data.tags)
         row.tags = dict(data.tags)
     row.updated_at = utcnow()
     session.add(row)
@@ -121,11 +122,3 @@ def delete_workspace(*, session: Session, name: str, confirm: str | None) -> Non
     session.delete(row)
     session.flush()
     shutil.rmtree(workspace_root(name), ignore_errors=True)
-
-
-def _check_tags(tags: dict[str, str]) -> None:
-    for key, value in tags.items():
-        if not isinstance(key, str) or not key.strip():
-            raise ValidationError("tag names must be non-empty text")
-        if not isinstance(value, str):
-            raise ValidationError(f"tag {key!r} must have a text value, got {value!r}")

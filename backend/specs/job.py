@@ -108,6 +108,15 @@ def tag_values(value: Any) -> Any:
     return {str(k): _scalar_text(v, str(k), "a tag's value") for k, v in value.items()}
 
 
+def check_tags(tags: dict[str, str]) -> None:
+    """Tags a form or the SDK gives (a spec's tags go through ``Tags``): names and values are text."""
+    for key, value in tags.items():
+        if not isinstance(key, str) or not key.strip():
+            raise ValidationError("tag names must be non-empty text")
+        if not isinstance(value, str):
+            raise ValidationError(f"tag {key!r} must have a text value, got {value!r}")
+
+
 EnvironmentVariables = Annotated[dict[str, str], BeforeValidator(environment_variables)]
 Tags = Annotated[dict[str, str], BeforeValidator(tag_values)]
 

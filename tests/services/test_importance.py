@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from backend.errors import ValidationError
 from backend.services import jobs
 from backend.services.importance import hyperparameter_importance
 from backend.services.sweeps import SweepView, TrialView
@@ -177,5 +178,5 @@ def test_every_distribution_type_is_rebuilt_in_the_study_for_either_goal():
 
 
 def test_an_unknown_evaluator_is_refused():
-    with pytest.raises(ValueError, match="evaluator 'shap' is not known"):
+    with pytest.raises(ValidationError, match="evaluator 'shap' is not known"):
         hyperparameter_importance(sweep_view(_driven_by_lr(3), space=SPACE), evaluator="shap")
