@@ -11,17 +11,17 @@ This package offers the same names and signatures (``load``, ``from_delimited_fi
 ``from_delta_lake``, ``MLTableHeaders``, ``MLTableFileEncoding`` and the table's ``take``, ``skip``, ``show``,
 ``keep_columns``, ``drop_columns``, ``filter``, ``convert_column_types``,
 ``take_random_sample``, ``extract_columns_from_partition_format``, ``select_partitions``,
-``paths``), backed by Studio's reader ``backend/storage/mltable.py``. Each method returns a new
-table with its step added and checked by the reader's own validation, so bad input fails in the
-method that got it.
+``paths``), backed by Studio's reader, the package ``backend/storage/mltable``. Each method returns
+a new table with its step added and checked by the reader's own validation, so bad input fails in
+the method that got it.
 
 A job sees its data inputs as local paths. ``azureml://`` URIs (and any other URI) resolve only
 when they are, or lie under, one of the job's inputs: ``STUDIO_JOB_INPUTS`` holds the JSON object
 ``{"<input uri>": "<local path in the job>", ...}``. The same resolution applies to URIs in the
 ``paths`` of an MLTable file.
 
-The job interpreter has no ``backend`` package: the reader is loaded from its file, once, as
-``mltable._reader``.
+The job interpreter has no ``backend`` package: the reader's package is loaded from its folder,
+once, as ``mltable._reader`` (its modules as ``mltable._reader._core`` and so on).
 """
 
 from __future__ import annotations
@@ -63,16 +63,21 @@ def _load_reader() -> ModuleType:
     module = sys.modules.get(name)
     if module is not None:
         return module
-    path = Path(__file__).resolve().parents[2] / "storage" / "mltable.py"
-    spec = importlib.util.spec_from_file_location(name, path)
+    package = Path(__file__).resolve().parents[2] / "storage" / "mltable"
+    # A package, not a plain module: its relative imports find its modules in its folder.
+    spec = importlib.util.spec_from_file_location(
+        name, package / "__init__.py", submodule_search_locations=[str(package)]
+    )
     if spec is None or spec.loader is None:
-        raise ImportError(f"Studio's MLTable reader is missing at {path}")
+        raise ImportError(f"Studio's MLTable reader is missing at {package}")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # before running it: its dataclasses look their module up there
+    # Registered before it runs: its relative imports and its dataclasses look it up there.
+    sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
     except BaseException:
-        del sys.modules[name]
+        for loaded in [key for key in sys.modules if key == name or key.startswith(f"{name}.")]:
+            del sys.modules[loaded]
         raise
     return module
 
