@@ -133,20 +133,24 @@ def _split_line(line: str, delimiter: str, empty: str | None) -> list[str | None
     fields: list[str | None] = []
     position, end_of_line = 0, len(line)
     while True:
-        if line.startswith('"', position):
-            value, after = _quoted(line, position + 1)
-            if value is None:  # an unclosed quote: the field is the text as written
-                stop = _field_end(line, delimiter, position + 1)
-                fields.append(line[position:stop])
-            else:
-                stop = _field_end(line, delimiter, after)
-                fields.append(value + line[after:stop])
-        else:
-            stop = _field_end(line, delimiter, position)
-            fields.append(line[position:stop] or empty)
+        field, stop = _field(line, delimiter, empty, position)
+        fields.append(field)
         if stop >= end_of_line:
             return fields
         position = stop + 1
+
+
+def _field(text: str, delimiter: str, empty: str | None, start: int, lead: int = 0) -> tuple[str | None, int]:
+    """The field at ``start`` and where it stops; ``lead`` characters there are text, never a quote."""
+    if not lead and text.startswith('"', start):
+        value, after = _quoted(text, start + 1)
+        if value is None:  # an unclosed quote: the field is the text as written
+            stop = _field_end(text, delimiter, start + 1)
+            return text[start:stop], stop
+        stop = _field_end(text, delimiter, after)
+        return value + text[after:stop], stop
+    stop = _field_end(text, delimiter, start + lead)
+    return text[start:stop] or empty, stop
 
 
 def _quoted(text: str, start: int) -> tuple[str | None, int]:
@@ -195,17 +199,8 @@ def _split_multi_line(
                 continue
             # ... but the reference keeps a blank LF line's "\n" as the start of the next field.
             lead = 1 if text[position] == "\n" else 0
-        if not lead and text.startswith('"', position):
-            value, after = _quoted(text, position + 1)
-            if value is None:  # never closed: the text as written
-                stop = _field_end(text, delimiter, position + 1)
-                fields.append(text[position:stop])
-            else:
-                stop = _field_end(text, delimiter, after)
-                fields.append(value + text[after:stop])
-        else:
-            stop = _field_end(text, delimiter, position + lead)
-            fields.append(text[position:stop] or empty)
+        field, stop = _field(text, delimiter, empty, position, lead)
+        fields.append(field)
         if stop < size and text[stop] == delimiter:
             position = stop + 1
             if position == size:

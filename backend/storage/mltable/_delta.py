@@ -13,13 +13,12 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from ._core import _PARTITION, PATH_COLUMN, Fail, _Run
-from ._files import _apply_read, _local_path
+from ._core import Fail, _Run
+from ._files import _file_list, _local_path
 from ._options import _flag, _Option, _options, _whole
-from ._parquet import _parquet_frame
+from ._parquet import _apply_parquet
 
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?")
 
@@ -43,18 +42,8 @@ def _validate_delta(value: Any, fail: Fail) -> dict[str, Any]:
 def _apply_delta(table: pd.DataFrame, options: dict[str, Any], run: _Run) -> pd.DataFrame:
     roots = [_local_path(value, run) for entry in run.table.paths for value in entry.values()]
     files = [path for root in roots for path in _delta_files(root, options, run)]
-    file_list = pd.DataFrame(
-        {PATH_COLUMN: pd.Series(files, dtype=object), _PARTITION: np.arange(len(files), dtype="int64")}
-    )
-    run.partitions = list(range(len(files)))
-
-    def read_all(paths: list[str]) -> tuple[pd.DataFrame, list[int]]:
-        frames = [_parquet_frame(path, run) for path in paths]
-        data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        run.schema_columns = set(data.columns)
-        return data, [len(frame) for frame in frames]
-
-    return _apply_read(file_list, options, run, read_all)
+    # The table's data files replace the file list of its folder; they are read as parquet.
+    return _apply_parquet(_file_list(files, run), options, run)
 
 
 def _delta_files(root: str, options: dict[str, Any], run: _Run) -> list[str]:

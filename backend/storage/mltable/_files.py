@@ -41,6 +41,11 @@ def _list_files(specs: tuple[dict[str, str], ...], run: _Run) -> pd.DataFrame:
     for spec in specs:
         ((kind, value),) = spec.items()
         files.extend(_resolve_path(kind, value, run))
+    return _file_list(files, run)
+
+
+def _file_list(files: list[str], run: _Run) -> pd.DataFrame:
+    """The table before the read step: a row, and a partition, for each file."""
     run.partitions = list(range(len(files)))
     return pd.DataFrame(
         {PATH_COLUMN: pd.Series(files, dtype=object), _PARTITION: np.arange(len(files), dtype="int64")}
