@@ -166,17 +166,6 @@ class MLTableHeaders(Enum):
     all_files_different_headers = auto()
     all_files_same_headers = auto()
 
-    @staticmethod
-    def _parse(header: Any) -> MLTableHeaders:
-        if isinstance(header, MLTableHeaders):
-            return header
-        if isinstance(header, str) and header.lower() in MLTableHeaders.__members__:
-            return MLTableHeaders[header.lower()]
-        raise _error(
-            f"Given invalid header {header!r}, supported headers are: 'no_header', 'from_first_file', "
-            "'all_files_different_headers', and 'all_files_same_headers'."
-        )
-
 
 class MLTableFileEncoding(Enum):
     """File encodings of delimited and JSON-lines files."""
@@ -189,22 +178,46 @@ class MLTableFileEncoding(Enum):
     utf8bom = auto()
     windows1252 = auto()
 
-    @staticmethod
-    def _parse(encoding: Any) -> MLTableFileEncoding:
-        if isinstance(encoding, MLTableFileEncoding):
-            return encoding
-        spellings = {
-            "utf8": "utf8", "utf-8": "utf8", "utf-8 bom": "utf8", "iso88591": "iso88591",
-            "iso-8859-1": "iso88591", "latin1": "latin1", "latin-1": "latin1", "ascii": "ascii",
-            "utf16": "utf16", "utf-16": "utf16", "windows1252": "windows1252", "windows-1252": "windows1252",
-        }  # fmt: skip
-        if isinstance(encoding, str) and encoding in spellings:
-            return MLTableFileEncoding[spellings[encoding]]
-        raise _error(
-            f'Given invalid encoding {encoding!r}, supported encodings are: utf8 ("utf8", "utf-8", '
-            '"utf-8 bom"), iso88591 ("iso88591", "iso-8859-1"), latin1 ("latin1", "latin-1"), ascii, '
-            'utf16 ("utf16", "utf-16"), windows1252 ("windows1252", "windows-1252")'
-        )
+
+_ENCODING_SPELLINGS = {
+    "utf8": "utf8", "utf-8": "utf8", "utf-8 bom": "utf8", "iso88591": "iso88591",
+    "iso-8859-1": "iso88591", "latin1": "latin1", "latin-1": "latin1", "ascii": "ascii",
+    "utf16": "utf16", "utf-16": "utf16", "windows1252": "windows1252", "windows-1252": "windows1252",
+}  # fmt: skip
+
+
+def _header(value: Any) -> MLTableHeaders:
+    """The header mode ``value`` is, or names in any case."""
+    name = value.lower() if isinstance(value, str) else None
+    supported = "'no_header', 'from_first_file', 'all_files_different_headers', and 'all_files_same_headers'."
+    return _member(MLTableHeaders, value, name, "header", supported)
+
+
+def _encoding(value: Any) -> MLTableFileEncoding:
+    """The encoding ``value`` is, or names in one of its spellings."""
+    name = _ENCODING_SPELLINGS.get(value) if isinstance(value, str) else None
+    supported = (
+        'utf8 ("utf8", "utf-8", "utf-8 bom"), iso88591 ("iso88591", "iso-8859-1"), latin1 ("latin1", '
+        '"latin-1"), ascii, utf16 ("utf16", "utf-16"), windows1252 ("windows1252", "windows-1252")'
+    )
+    return _member(MLTableFileEncoding, value, name, "encoding", supported)
+
+
+def _member(kind: type[Enum], value: Any, name: str | None, what: str, supported: str) -> Any:
+    if isinstance(value, kind):
+        return value
+    if name not in kind.__members__:
+        raise _error(f"Given invalid {what} {value!r}, supported {what}s are: {supported}")
+    return kind[name]
+
+
+def _plain_type(column_type: str) -> staticmethod:
+    """A ``DataType.to_...()`` for a column type that takes no settings."""
+
+    def make() -> DataType:
+        return DataType(column_type)
+
+    return staticmethod(make)
 
 
 class DataType:
@@ -236,21 +249,11 @@ class DataType:
             "supported types are 'string', 'int', 'float', 'boolean', & 'stream_info'"
         )
 
-    @staticmethod
-    def to_string() -> DataType:
-        return DataType("string")
-
-    @staticmethod
-    def to_int() -> DataType:
-        return DataType("int")
-
-    @staticmethod
-    def to_float() -> DataType:
-        return DataType("float")
-
-    @staticmethod
-    def to_stream() -> DataType:
-        return DataType("stream_info")
+    # The types without settings: DataType.to_string() and so on.
+    to_string = _plain_type("string")
+    to_int = _plain_type("int")
+    to_float = _plain_type("float")
+    to_stream = _plain_type("stream_info")
 
     @staticmethod
     def to_bool(
@@ -493,10 +496,10 @@ def from_delimited_files(
         infer_column_types = _infer_settings(infer_column_types)
     options = {
         "delimiter": delimiter,
-        "header": MLTableHeaders._parse(header).name,
+        "header": _header(header).name,
         "support_multi_line": support_multi_line,
         "empty_as_string": empty_as_string,
-        "encoding": MLTableFileEncoding._parse(encoding).name,
+        "encoding": _encoding(encoding).name,
         "include_path_column": include_path_column,
         "infer_column_types": infer_column_types,
     }
@@ -539,7 +542,7 @@ def from_json_lines_files(
         raise _error("Invalid value for invalid_lines, the supported values are ['error', 'drop']")
     options = {
         "invalid_lines": invalid_lines,
-        "encoding": MLTableFileEncoding._parse(encoding).name,
+        "encoding": _encoding(encoding).name,
         "include_path_column": include_path_column,
     }
     return _from_document(paths, [{"read_json_lines": options}])
