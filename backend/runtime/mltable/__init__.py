@@ -11,17 +11,17 @@ This package offers the same names and signatures (``load``, ``from_delimited_fi
 ``from_delta_lake``, ``MLTableHeaders``, ``MLTableFileEncoding`` and the table's ``take``, ``skip``, ``show``,
 ``keep_columns``, ``drop_columns``, ``filter``, ``convert_column_types``,
 ``take_random_sample``, ``extract_columns_from_partition_format``, ``select_partitions``,
-``paths``), backed by Studio's reader ``backend/storage/mltable.py``. Each method returns a new
-table with its step added and checked by the reader's own validation, so bad input fails in the
-method that got it.
+``paths``), backed by Studio's reader, the package ``backend/storage/mltable``. Each method returns
+a new table with its step added and checked by the reader's own validation, so bad input fails in
+the method that got it.
 
 A job sees its data inputs as local paths. ``azureml://`` URIs (and any other URI) resolve only
 when they are, or lie under, one of the job's inputs: ``STUDIO_JOB_INPUTS`` holds the JSON object
 ``{"<input uri>": "<local path in the job>", ...}``. The same resolution applies to URIs in the
 ``paths`` of an MLTable file.
 
-The job interpreter has no ``backend`` package: the reader is loaded from its file, once, as
-``mltable._reader``.
+The job interpreter has no ``backend`` package: the reader's package is loaded from its folder,
+once, as ``mltable._reader`` (its modules as ``mltable._reader._core`` and so on).
 """
 
 from __future__ import annotations
@@ -63,16 +63,21 @@ def _load_reader() -> ModuleType:
     module = sys.modules.get(name)
     if module is not None:
         return module
-    path = Path(__file__).resolve().parents[2] / "storage" / "mltable.py"
-    spec = importlib.util.spec_from_file_location(name, path)
+    package = Path(__file__).resolve().parents[2] / "storage" / "mltable"
+    # A package, not a plain module: its relative imports find its modules in its folder.
+    spec = importlib.util.spec_from_file_location(
+        name, package / "__init__.py", submodule_search_locations=[str(package)]
+    )
     if spec is None or spec.loader is None:
-        raise ImportError(f"Studio's MLTable reader is missing at {path}")
+        raise ImportError(f"Studio's MLTable reader is missing at {package}")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # before running it: its dataclasses look their module up there
+    # Registered before it runs: its relative imports and its dataclasses look it up there.
+    sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
     except BaseException:
-        del sys.modules[name]
+        for loaded in [key for key in sys.modules if key == name or key.startswith(f"{name}.")]:
+            del sys.modules[loaded]
         raise
     return module
 
@@ -161,17 +166,6 @@ class MLTableHeaders(Enum):
     all_files_different_headers = auto()
     all_files_same_headers = auto()
 
-    @staticmethod
-    def _parse(header: Any) -> MLTableHeaders:
-        if isinstance(header, MLTableHeaders):
-            return header
-        if isinstance(header, str) and header.lower() in MLTableHeaders.__members__:
-            return MLTableHeaders[header.lower()]
-        raise _error(
-            f"Given invalid header {header!r}, supported headers are: 'no_header', 'from_first_file', "
-            "'all_files_different_headers', and 'all_files_same_headers'."
-        )
-
 
 class MLTableFileEncoding(Enum):
     """File encodings of delimited and JSON-lines files."""
@@ -184,22 +178,46 @@ class MLTableFileEncoding(Enum):
     utf8bom = auto()
     windows1252 = auto()
 
-    @staticmethod
-    def _parse(encoding: Any) -> MLTableFileEncoding:
-        if isinstance(encoding, MLTableFileEncoding):
-            return encoding
-        spellings = {
-            "utf8": "utf8", "utf-8": "utf8", "utf-8 bom": "utf8", "iso88591": "iso88591",
-            "iso-8859-1": "iso88591", "latin1": "latin1", "latin-1": "latin1", "ascii": "ascii",
-            "utf16": "utf16", "utf-16": "utf16", "windows1252": "windows1252", "windows-1252": "windows1252",
-        }  # fmt: skip
-        if isinstance(encoding, str) and encoding in spellings:
-            return MLTableFileEncoding[spellings[encoding]]
-        raise _error(
-            f'Given invalid encoding {encoding!r}, supported encodings are: utf8 ("utf8", "utf-8", '
-            '"utf-8 bom"), iso88591 ("iso88591", "iso-8859-1"), latin1 ("latin1", "latin-1"), ascii, '
-            'utf16 ("utf16", "utf-16"), windows1252 ("windows1252", "windows-1252")'
-        )
+
+_ENCODING_SPELLINGS = {
+    "utf8": "utf8", "utf-8": "utf8", "utf-8 bom": "utf8", "iso88591": "iso88591",
+    "iso-8859-1": "iso88591", "latin1": "latin1", "latin-1": "latin1", "ascii": "ascii",
+    "utf16": "utf16", "utf-16": "utf16", "windows1252": "windows1252", "windows-1252": "windows1252",
+}  # fmt: skip
+
+
+def _header(value: Any) -> MLTableHeaders:
+    """The header mode ``value`` is, or names in any case."""
+    name = value.lower() if isinstance(value, str) else None
+    supported = "'no_header', 'from_first_file', 'all_files_different_headers', and 'all_files_same_headers'."
+    return _member(MLTableHeaders, value, name, "header", supported)
+
+
+def _encoding(value: Any) -> MLTableFileEncoding:
+    """The encoding ``value`` is, or names in one of its spellings."""
+    name = _ENCODING_SPELLINGS.get(value) if isinstance(value, str) else None
+    supported = (
+        'utf8 ("utf8", "utf-8", "utf-8 bom"), iso88591 ("iso88591", "iso-8859-1"), latin1 ("latin1", '
+        '"latin-1"), ascii, utf16 ("utf16", "utf-16"), windows1252 ("windows1252", "windows-1252")'
+    )
+    return _member(MLTableFileEncoding, value, name, "encoding", supported)
+
+
+def _member(kind: type[Enum], value: Any, name: str | None, what: str, supported: str) -> Any:
+    if isinstance(value, kind):
+        return value
+    if name not in kind.__members__:
+        raise _error(f"Given invalid {what} {value!r}, supported {what}s are: {supported}")
+    return kind[name]
+
+
+def _plain_type(column_type: str) -> staticmethod:
+    """A ``DataType.to_...()`` for a column type that takes no settings."""
+
+    def make() -> DataType:
+        return DataType(column_type)
+
+    return staticmethod(make)
 
 
 class DataType:
@@ -231,21 +249,11 @@ class DataType:
             "supported types are 'string', 'int', 'float', 'boolean', & 'stream_info'"
         )
 
-    @staticmethod
-    def to_string() -> DataType:
-        return DataType("string")
-
-    @staticmethod
-    def to_int() -> DataType:
-        return DataType("int")
-
-    @staticmethod
-    def to_float() -> DataType:
-        return DataType("float")
-
-    @staticmethod
-    def to_stream() -> DataType:
-        return DataType("stream_info")
+    # The types without settings: DataType.to_string() and so on.
+    to_string = _plain_type("string")
+    to_int = _plain_type("int")
+    to_float = _plain_type("float")
+    to_stream = _plain_type("stream_info")
 
     @staticmethod
     def to_bool(
@@ -488,10 +496,10 @@ def from_delimited_files(
         infer_column_types = _infer_settings(infer_column_types)
     options = {
         "delimiter": delimiter,
-        "header": MLTableHeaders._parse(header).name,
+        "header": _header(header).name,
         "support_multi_line": support_multi_line,
         "empty_as_string": empty_as_string,
-        "encoding": MLTableFileEncoding._parse(encoding).name,
+        "encoding": _encoding(encoding).name,
         "include_path_column": include_path_column,
         "infer_column_types": infer_column_types,
     }
@@ -534,7 +542,7 @@ def from_json_lines_files(
         raise _error("Invalid value for invalid_lines, the supported values are ['error', 'drop']")
     options = {
         "invalid_lines": invalid_lines,
-        "encoding": MLTableFileEncoding._parse(encoding).name,
+        "encoding": _encoding(encoding).name,
         "include_path_column": include_path_column,
     }
     return _from_document(paths, [{"read_json_lines": options}])
