@@ -27,6 +27,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from backend.agent import parent_jobs
 from backend.db import session_scope
 from backend.db.models import Job, Workspace, utcnow
 from backend.errors import ConflictError, StudioError
@@ -220,30 +221,10 @@ def _advance(pipeline_id: int) -> Fingerprint | None:
 
 
 def _begin(pipeline: _Pipeline) -> bool:
-    from backend.agent import tracking
-
-    run_id, exp_id = tracking.create_run(  # over HTTP: before, not inside, the transaction
-        experiment=pipeline.experiment_name,
-        run_name=pipeline.display_name,
-        tags={
-            "studio.job": pipeline.name,
-            "studio.workspace": pipeline.workspace,
-            "studio.type": "pipeline",
-        },
+    tags = {"studio.job": pipeline.name, "studio.workspace": pipeline.workspace, "studio.type": "pipeline"}
+    return parent_jobs.start(
+        pipeline.id, experiment=pipeline.experiment_name, run_name=pipeline.display_name, tags=tags
     )
-    with session_scope() as s:
-        started = jobs.transition(
-            session=s,
-            job_id=pipeline.id,
-            from_statuses=(JobStatus.QUEUED,),
-            to_status=JobStatus.RUNNING,
-            start_time=utcnow(),
-            mlflow_run_id=run_id,
-            mlflow_experiment_id=exp_id,
-        )
-    if not started:  # canceled meanwhile: the run it would have had ends with it
-        _end_run(run_id, JobStatus.CANCELED)
-    return started
 
 
 def _cancel(pipeline: _Pipeline) -> None:
@@ -546,19 +527,10 @@ def _publish_outputs(plan: dict, state: dict, children: dict[str, _Child]) -> No
                 outputs[out["parent_output"]] = child.produced[out_name]
 
 
-def _end_run(run_id: str | None, status: str) -> None:
-    from backend.agent import tracking
-
-    if not run_id:
-        return
-    try:
-        tracking.end_run(run_id, status)
-    except Exception as exc:
-        log.warning("cannot end the pipeline's MLflow run: %s", exc)
-
-
 def _finish(pipeline: _Pipeline, status: str, reason: str | None, state: dict | None = None) -> None:
-    _end_run(pipeline.mlflow_run_id, status)  # over HTTP: before the transaction that settles the row
+    parent_jobs.end_run(
+        pipeline.mlflow_run_id, status
+    )  # over HTTP: before the transaction that settles the row
     fields: dict[str, Any] = {"end_time": utcnow(), "failure_reason": reason}
     if state is not None:
         fields["state"] = state

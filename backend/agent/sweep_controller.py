@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from backend.agent import parent_jobs
 from backend.db import session_scope
 from backend.db.models import Job, Workspace, utcnow
 from backend.services import jobs, sweeps
@@ -167,8 +168,6 @@ def _aware(moment: datetime) -> datetime:
 
 def _start(sweep: _Sweep) -> None:
     """Create the sweep's MLflow run (no transaction open while MLflow answers), then mark it Running."""
-    from backend.agent import tracking
-
     with session_scope() as s:
         row = s.get(Job, sweep.id)
         tags = {
@@ -178,17 +177,7 @@ def _start(sweep: _Sweep) -> None:
             **{k: str(v) for k, v in (row.tags or {}).items()},
         }
         experiment, run_name = row.experiment_name, row.display_name or row.name
-    run_id, exp_id = tracking.create_run(experiment=experiment, run_name=run_name, tags=tags)
-    with session_scope() as s:
-        jobs.transition(
-            session=s,
-            job_id=sweep.id,
-            from_statuses=(JobStatus.QUEUED,),
-            to_status=JobStatus.RUNNING,
-            start_time=utcnow(),
-            mlflow_run_id=run_id,
-            mlflow_experiment_id=exp_id,
-        )
+    parent_jobs.start(sweep.id, experiment=experiment, run_name=run_name, tags=tags)
 
 
 def _read_curves(state: dict, trials: list[_Trial], metric: str, sweep_id: int) -> None:

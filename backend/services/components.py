@@ -21,8 +21,8 @@ from sqlmodel import Session, select
 
 from backend.db.models import Component
 from backend.errors import ConflictError, NotFoundError, ValidationError
+from backend.services.assets import check_version, next_version, set_archived, version_sort_key
 from backend.services.lookup import get_workspace_row
-from backend.services.versioning import check_version, next_version, version_sort_key
 from backend.specs import apply_overrides, parse_spec, read_yaml
 from backend.specs.component import CommandComponentSpec
 from backend.storage import uris
@@ -282,11 +282,7 @@ def archive_component(
     rows = [r for r in _rows(session, ws.id, name) if version is None or r.version == version]
     if not rows:
         raise NotFoundError(f"component {name}{':' + version if version else ''} does not exist")
-    for row in rows:
-        row.archived = archived
-        session.add(row)
-    session.flush()
-    return [r.version for r in rows]
+    return set_archived(session, rows, archived)
 
 
 def load_for_use(

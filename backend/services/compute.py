@@ -17,7 +17,8 @@ from sqlmodel import Session, select
 
 from backend.db.models import Compute, Workspace, utcnow
 from backend.errors import ConflictError, NotFoundError, ValidationError
-from backend.specs import apply_overrides, parse_spec, read_yaml
+from backend.services.assets import update_metadata
+from backend.specs import load_spec, parse_spec
 from backend.specs.bounds import MAX_IDLE_S, MAX_INSTANCES
 from backend.specs.compute import ComputeSpec
 
@@ -299,10 +300,8 @@ def create_compute_from_file(
     *, session: Session, workspace: str, path: str | Path, overrides: list[str] | None = None
 ) -> ComputePublic:
     """Create a compute from the cloud's YAML (cloud-only fields are accepted and ignored)."""
-    source = str(path)
-    data = apply_overrides(read_yaml(path), overrides, source=source)
-    spec = parse_spec(ComputeSpec, data, source=source)
-    return create_compute(session=session, workspace=workspace, spec=spec, source=source)
+    spec = load_spec(ComputeSpec, path, overrides)
+    return create_compute(session=session, workspace=workspace, spec=spec, source=str(path))
 
 
 def create_compute_from_form(*, session: Session, workspace: str, form: ComputeForm) -> ComputePublic:
@@ -471,13 +470,7 @@ def update_compute(
         setattr(row, key, value)
     if row.type == CLUSTER:
         row.current_nodes = min(max(row.current_nodes, row.min_instances), row.max_instances)
-    if description is not None:
-        row.description = description
-    if tags is not None:
-        row.tags = dict(tags)
-    row.updated_at = utcnow()
-    session.add(row)
-    session.flush()
+    update_metadata(session, row, description=description, tags=tags)
     return _public(row)
 
 

@@ -22,8 +22,14 @@ if TYPE_CHECKING:  # pandas is imported where tables are read: the CLI and the a
 from backend.db.models import DataAsset
 from backend.errors import ConflictError, NotFoundError, ValidationError
 from backend.services import datastores
+from backend.services.assets import (
+    check_version,
+    next_version,
+    set_archived,
+    update_metadata,
+    version_sort_key,
+)
 from backend.services.lookup import get_workspace_row
-from backend.services.versioning import check_version, next_version, version_sort_key
 from backend.settings import get_settings
 from backend.specs.data import DataSpec, DataType
 from backend.storage import uris
@@ -256,12 +262,10 @@ def create_data_asset_from_file(
     *, session: Session, workspace: str, file: Path, overrides: list[str] | None = None
 ) -> DataAssetPublic:
     """Register from the cloud's data YAML; relative paths are relative to the YAML file."""
-    from backend.specs import apply_overrides, parse_spec, read_yaml
+    from backend.specs import load_spec
 
     file = Path(file)
-    spec = parse_spec(
-        DataSpec, apply_overrides(read_yaml(file), overrides, source=str(file)), source=str(file)
-    )
+    spec = load_spec(DataSpec, file, overrides)
     data = DataAssetCreate(**spec.model_dump(include=set(DataAssetCreate.model_fields)))
     try:
         return create_data_asset(
@@ -363,12 +367,7 @@ def update_data_asset(
     tags: dict[str, str] | None = None,
 ) -> DataAssetPublic:
     row = _get_row(session, workspace, name, version, None)
-    if description is not None:
-        row.description = description
-    if tags is not None:
-        row.tags = dict(tags)
-    session.add(row)
-    session.flush()
+    update_metadata(session, row, description=description, tags=tags)
     return _public(row)
 
 
@@ -378,11 +377,7 @@ def _set_archived(
     rows = [_get_row(session, workspace, name, version, None)] if version else _rows(session, workspace, name)
     if not rows:
         raise NotFoundError(f"data asset {name!r} does not exist in workspace {workspace!r}")
-    for row in rows:
-        row.archived = archived
-        session.add(row)
-    session.flush()
-    return [r.version for r in rows]
+    return set_archived(session, rows, archived)
 
 
 def archive_data_asset(

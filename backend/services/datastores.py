@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from backend.db.models import DataAsset, Datastore, Workspace, utcnow
 from backend.errors import ConflictError, NotFoundError, ValidationError
+from backend.services.assets import update_metadata
 from backend.specs import parse_spec
 from backend.specs.datastore import (
     AZURE_TYPES,
@@ -332,14 +333,7 @@ def update_datastore(
         filesystems.check_connection(filesystems.azure_datastore(row.name, dict(row.config), plain))
         row.secret = _encrypted(data.credentials)
         row.credential_type = data.credentials.kind
-    if data.description is not None:
-        row.description = data.description
-    if data.tags is not None:
-        check_tags(data.tags)
-        row.tags = dict(data.tags)
-    row.updated_at = utcnow()
-    session.add(row)
-    session.flush()
+    update_metadata(session, row, description=data.description, tags=data.tags)
     return public(row, ws.name)
 
 

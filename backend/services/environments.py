@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 
 from backend.db.models import Environment, EnvironmentBuild, Workspace
 from backend.errors import ConflictError, NotFoundError, ValidationError
+from backend.services.assets import next_version, set_archived, update_metadata, version_sort_key
 from backend.services.environment_builds import (
     ACTIVE_BUILD_STATES,
     LOG_TAIL_LINES,
@@ -39,7 +40,6 @@ from backend.services.environment_builds import (
     venv_python,
 )
 from backend.services.environment_specs import read_requirements_file, resolve_packages, spec_hash_of
-from backend.services.versioning import next_version, version_sort_key
 from backend.specs import apply_overrides, parse_spec, parse_yaml_text, read_yaml
 from backend.specs.environment import CondaFile, EnvironmentSpec
 
@@ -536,12 +536,7 @@ def update_environment(
     """Change a version's description or tags (nothing else of a version ever changes)."""
     ws = _workspace_row(session, workspace)
     row = _get_row(session, ws, name, version, None)
-    if description is not None:
-        row.description = description
-    if tags is not None:
-        row.tags = dict(tags)
-    session.add(row)
-    session.flush()
+    update_metadata(session, row, description=description, tags=tags)
     return get_environment(session=session, workspace=workspace, name=name, version=row.version)
 
 
@@ -552,11 +547,7 @@ def _set_archived(session: Session, workspace: str, name: str, version: str | No
         _get_row(session, ws, name, None, None)  # raises the NotFoundError listing environments
     if version is not None:
         rows = [_get_row(session, ws, name, version, None)]
-    for row in rows:
-        row.archived = archived
-        session.add(row)
-    session.flush()
-    return len(rows)
+    return len(set_archived(session, rows, archived))
 
 
 def archive_environment(*, session: Session, workspace: str, name: str, version: str | None = None) -> int:

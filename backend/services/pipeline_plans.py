@@ -268,30 +268,14 @@ def _plan_step(
                 raise ValidationError(
                     f"{field}.inputs.{name}: the component needs this input (type {port['type']})"
                 )
-    outputs = {}
-    for name, value in step.outputs.items():
-        if interface is not None and name not in out_types:
-            raise ValidationError(
-                f"{field}.outputs.{name}: the component has no output {name!r} "
-                f"(outputs: {', '.join(out_types) or 'none'})"
-            )
-        outputs[name] = _plan_output(
-            f"{field}.outputs.{name}", value, out_types.get(name, "uri_folder"), spec
-        )
-        if outputs[name]["path"]:
-            _check_output_path(session, workspace, outputs[name]["path"], f"{field}.outputs.{name}.path")
-    for name, kind in out_types.items():
-        outputs.setdefault(
-            name,
-            {
-                "type": kind,
-                "mode": "rw_mount",
-                "parent_output": None,
-                "path": None,
-                "asset_name": None,
-                "asset_version": None,
-            },
-        )
+    if interface is not None:
+        for name in step.outputs:
+            if name not in out_types:
+                raise ValidationError(
+                    f"{field}.outputs.{name}: the component has no output {name!r} "
+                    f"(outputs: {', '.join(out_types) or 'none'})"
+                )
+    outputs = _plan_outputs(session, workspace, field, step, out_types, spec)
     planned = {
         "kind": step.type,
         "display_name": step.display_name or step_name,
@@ -469,6 +453,27 @@ def _plan_input(session, workspace, field, value, base_dir, parent_inputs, port:
     return {"bind": "literal", "value": value}
 
 
+def _plan_outputs(session, workspace, field: str, step: StepSpec, out_types: dict, spec) -> dict[str, dict]:
+    """The step's outputs: those it sets (an output ``path`` checked now), then the others by default."""
+    outputs = {
+        name: _plan_output(f"{field}.outputs.{name}", value, out_types.get(name, "uri_folder"), spec)
+        for name, value in step.outputs.items()
+    }
+    for name, out in outputs.items():
+        if out["path"]:
+            _check_output_path(session, workspace, out["path"], f"{field}.outputs.{name}.path")
+    default = {
+        "mode": "rw_mount",
+        "parent_output": None,
+        "path": None,
+        "asset_name": None,
+        "asset_version": None,
+    }
+    for name, kind in out_types.items():
+        outputs.setdefault(name, {"type": kind, **default})
+    return outputs
+
+
 def _plan_output(field, value, kind, spec: PipelineJobSpec) -> dict:
     base = {
         "type": kind,
@@ -586,25 +591,7 @@ def _plan_nested(
         raise ValidationError(f"{field}.component ({path}): {exc}") from None
     plan["source"] = str(path)
     out_types = {k: (v.type if v and v.type else "uri_folder") for k, v in sub.outputs.items()}
-    outputs = {
-        name: _plan_output(f"{field}.outputs.{name}", value, out_types[name], spec)
-        for name, value in step.outputs.items()
-    }
-    for name, out in outputs.items():
-        if out["path"]:
-            _check_output_path(session, workspace, out["path"], f"{field}.outputs.{name}.path")
-    for name, kind in out_types.items():
-        outputs.setdefault(
-            name,
-            {
-                "type": kind,
-                "mode": "rw_mount",
-                "parent_output": None,
-                "path": None,
-                "asset_name": None,
-                "asset_version": None,
-            },
-        )
+    outputs = _plan_outputs(session, workspace, field, step, out_types, spec)
     return {
         "kind": "pipeline",
         "display_name": step.display_name or step_name,

@@ -9,8 +9,9 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
-from backend.db.models import Workspace, utcnow
+from backend.db.models import Workspace
 from backend.errors import ConflictError, ValidationError
+from backend.services.assets import update_metadata
 from backend.services.lookup import DEFAULT_WORKSPACE, get_workspace_row, workspace_root
 from backend.specs.job import check_tags
 
@@ -88,14 +89,7 @@ def get_workspace(*, session: Session, name: str) -> WorkspacePublic:
 
 def update_workspace(*, session: Session, name: str, data: WorkspaceUpdate) -> WorkspacePublic:
     row = get_workspace_row(session=session, name=name)
-    if data.description is not None:
-        row.description = data.description
-    if data.tags is not None:
-        check_tags(data.tags)
-        row.tags = dict(data.tags)
-    row.updated_at = utcnow()
-    session.add(row)
-    session.flush()
+    update_metadata(session, row, description=data.description, tags=data.tags)
     return _public(row)
 
 
