@@ -208,23 +208,11 @@ class Agent:
                     )
                     continue
                 pid = _read_pid(folder)
-                if pid and (wrapper_alive(pid, folder) or runner.read_exit(folder)):
-                    transition(
-                        session=s,
-                        job_id=job_id,
-                        from_statuses=(JobStatus.PREPARING,),
-                        to_status=JobStatus.RUNNING,
-                        wrapper_pid=pid,
-                        agent_id=self.id,
-                    )
-                else:
-                    transition(
-                        session=s,
-                        job_id=job_id,
-                        from_statuses=(JobStatus.PREPARING,),
-                        to_status=JobStatus.QUEUED,
-                        agent_id=None,
-                    )
+                if pid and (wrapper_alive(pid, folder) or runner.read_exit(folder)):  # started: adopt it
+                    after = {"to_status": JobStatus.RUNNING, "wrapper_pid": pid, "agent_id": self.id}
+                else:  # never started: prepare it again
+                    after = {"to_status": JobStatus.QUEUED, "agent_id": None}
+                transition(session=s, job_id=job_id, from_statuses=(JobStatus.PREPARING,), **after)
 
     def _may_reclaim(self, job_id: int, status: str, folder) -> bool:
         """Take up an own job again, or fail it once that has not worked ``MAX_RECLAIMS`` times."""

@@ -215,16 +215,21 @@ def _settle_unstarted(job_id: int, folder: Path, status: JobStatus, reason: str)
     if status == JobStatus.CANCELED:
         settle_canceled(job_id)
         return
+    if _fail(job_id, (JobStatus.PREPARING, JobStatus.CANCEL_REQUESTED), reason):
+        _end_mlflow_run(job_id, JobStatus.FAILED)
+
+
+def _fail(job_id: int, from_statuses: tuple[JobStatus, ...], reason: str) -> bool:
+    """Settle the job Failed with ``reason`` if it is in one of ``from_statuses``; True when this did it."""
     with session_scope() as s:
-        transition(
+        return transition(
             session=s,
             job_id=job_id,
-            from_statuses=(JobStatus.PREPARING, JobStatus.CANCEL_REQUESTED),
+            from_statuses=from_statuses,
             to_status=JobStatus.FAILED,
             end_time=utcnow(),
             failure_reason=reason,
         )
-    _end_mlflow_run(job_id, JobStatus.FAILED)
 
 
 def _fresh_layer(folder: Path, venv: Path) -> Path:
@@ -501,16 +506,7 @@ def fail_running(job_id: int, reason: str) -> None:
     row, workspace = _load(job_id)
     folder = job_dir(workspace, row.name)
     system_log(folder, reason)
-    with session_scope() as s:
-        ok = transition(
-            session=s,
-            job_id=job_id,
-            from_statuses=(JobStatus.RUNNING, JobStatus.CANCEL_REQUESTED),
-            to_status=JobStatus.FAILED,
-            end_time=utcnow(),
-            failure_reason=reason,
-        )
-    if ok:
+    if _fail(job_id, (JobStatus.RUNNING, JobStatus.CANCEL_REQUESTED), reason):
         _end_mlflow_run(job_id, JobStatus.FAILED, folder)
 
 

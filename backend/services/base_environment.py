@@ -170,14 +170,7 @@ def _build(echo: Callable[[str], None] | None) -> None:
     target.mkdir(parents=True)
     log_path = target / "build.log"
     started = time.monotonic()
-    with open(log_path, "w", encoding="utf-8") as log:
-
-        def say(line: str) -> None:
-            log.write(line + "\n")
-            log.flush()
-            if echo:
-                echo(line)
-
+    with build_log(log_path, echo) as say:
         say(f"# Studio curated base environment {spec_hash()}: Python {_python_version()}")
         say("# requirements: " + ", ".join(requirements()))
         (target / "requirements.txt").write_text("\n".join(requirements()) + "\n", encoding="utf-8")
@@ -205,6 +198,20 @@ def _build(echo: Callable[[str], None] | None) -> None:
             ) from None
         say(f"# Succeeded in {time.monotonic() - started:.1f}s")
     (target / "ready").write_text(json.dumps(packages(), indent=2))
+
+
+@contextmanager
+def build_log(path: Path, echo: Callable[[str], None] | None) -> Iterator[Callable[[str], None]]:
+    """A build's ``say(line)``: each line goes to its log file at once (others follow it) and to ``echo``."""
+    with open(path, "w", encoding="utf-8") as log:
+
+        def say(line: str) -> None:
+            log.write(line + "\n")
+            log.flush()
+            if echo:
+                echo(line)
+
+        yield say
 
 
 def uv_bin() -> str:

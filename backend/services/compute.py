@@ -411,19 +411,18 @@ def _instance(session: Session, workspace: str, name: str, verb: str) -> Compute
 
 def start_compute(*, session: Session, workspace: str, name: str) -> ComputePublic:
     """Start a compute instance (starting a running one changes nothing); jobs that waited may run."""
-    row = _instance(session, workspace, name, "be started")
-    if row.state != RUNNING:
-        row.state, row.current_nodes, row.updated_at = RUNNING, 1, utcnow()
-        session.add(row)
-        session.flush()
-    return _public(row)
+    return _set_instance_state(session, workspace, name, RUNNING, nodes=1, verb="be started")
 
 
 def stop_compute(*, session: Session, workspace: str, name: str) -> ComputePublic:
     """Stop a compute instance: it still accepts jobs, which wait until it starts again."""
-    row = _instance(session, workspace, name, "be stopped")
-    if row.state != STOPPED:
-        row.state, row.current_nodes, row.updated_at = STOPPED, 0, utcnow()
+    return _set_instance_state(session, workspace, name, STOPPED, nodes=0, verb="be stopped")
+
+
+def _set_instance_state(session: Session, workspace: str, name: str, state: str, *, nodes: int, verb: str):
+    row = _instance(session, workspace, name, verb)
+    if row.state != state:
+        row.state, row.current_nodes, row.updated_at = state, nodes, utcnow()
         session.add(row)
         session.flush()
     return _public(row)

@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 
 from backend.db.models import Environment, EnvironmentBuild, utcnow
 from backend.errors import NotFoundError, StudioError, ValidationError
+from backend.services.base_environment import build_log
 from backend.services.environment_specs import ResolvedSpec, resolve_packages
 from backend.services.pythons import find_python
 from backend.settings import get_settings
@@ -327,14 +328,7 @@ def _run_build(spec_hash: str, echo: Callable[[str], None] | None) -> Environmen
     venv = folder / "venv"
     started = time.monotonic()
     status, error, version = BuildStatus.FAILED, None, None
-    with open(log_path, "w", encoding="utf-8") as log:
-
-        def say(line: str) -> None:
-            log.write(line + "\n")
-            log.flush()
-            if echo:
-                echo(line)
-
+    with build_log(log_path, echo) as say:
         try:
             spec = _spec_for_hash(spec_hash)
             say(f"# Studio environment build {spec_hash}")
@@ -381,8 +375,7 @@ def _run_build(spec_hash: str, echo: Callable[[str], None] | None) -> Environmen
             say(f"Build failed: unexpected {type(exc).__name__}: {exc}")
             raise
         finally:
-            if status != BuildStatus.SUCCEEDED:
-                log.flush()
+            if status != BuildStatus.SUCCEEDED:  # every line is flushed as it is said
                 error = _read_tail(log_path, LOG_TAIL_LINES)
             result = _finish(spec_hash, status, error, version)
             _pid_file(spec_hash).unlink(missing_ok=True)

@@ -13,15 +13,15 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from backend.errors import ValidationError
 from backend.specs import FieldProblem, SpecModel
 from backend.specs.job import (
-    DATA_TYPES,
-    MODEL_TYPES,
     Command,
     ComponentDistribution,
     EnvironmentVariables,
     LimitsSpec,
+    OutputType,
     ResourcesSpec,
     Tags,
     check_expressions,
+    is_data_type,
 )
 
 PRIMITIVES = ("string", "integer", "number", "boolean")
@@ -57,13 +57,11 @@ class ComponentInput(SpecModel):
 
     @property
     def is_data(self) -> bool:
-        return self.type in DATA_TYPES or self.type in MODEL_TYPES
+        return is_data_type(self.type)
 
 
 class ComponentOutput(SpecModel):
-    type: Literal["uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model", "triton_model"] = (
-        "uri_folder"
-    )
+    type: OutputType = "uri_folder"
     description: str = ""
     mode: str | None = None
     path: str | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
@@ -18,6 +19,13 @@ from backend.specs.bounds import MAX_INSTANCES, MAX_TIMEOUT_S
 
 DATA_TYPES = ("uri_file", "uri_folder", "mltable")
 MODEL_TYPES = ("mlflow_model", "custom_model", "triton_model")
+OutputType = Literal["uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model", "triton_model"]
+
+
+def is_data_type(kind: str) -> bool:
+    return kind in DATA_TYPES or kind in MODEL_TYPES
+
+
 INPUT_MODES = ("ro_mount", "download", "direct", "eval_mount", "eval_download")
 OUTPUT_MODES = ("rw_mount", "upload", "direct")
 Literal_ = str | int | float | bool
@@ -137,6 +145,17 @@ DISTRIBUTION_FIELDS: dict[str, tuple[str, ...]] = {
 _COUNTS = {"process_count_per_instance": 1, "worker_count": 1, "parameter_server_count": 0}
 
 
+def mapping_type(value: Any, kinds: dict[str, Any], normalise: Callable[[str], str]) -> str:
+    """The ``type`` of a ``{type: ..., ...}`` mapping, normalised, that must be one of ``kinds``."""
+    names = ", ".join(map(repr, kinds))
+    if not isinstance(value, dict):
+        raise FieldProblem("", f"must be a mapping with a 'type' (one of {names})", value)
+    kind = value.get("type")
+    if not isinstance(kind, str) or normalise(kind) not in kinds:
+        raise FieldProblem("type", f"must be one of {names}", kind)
+    return normalise(kind)
+
+
 def check_distribution(value: Any, info: ValidationInfo | None = None, *, extra: bool = False) -> Any:
     """A ``distribution`` mapping, checked and returned as a mapping (``type`` in lower case).
 
@@ -144,13 +163,7 @@ def check_distribution(value: Any, info: ValidationInfo | None = None, *, extra:
     """
     if value is None:
         return None
-    kinds = ", ".join(map(repr, DISTRIBUTION_FIELDS))
-    if not isinstance(value, dict):
-        raise FieldProblem("", f"must be a mapping with a 'type' (one of {kinds})", value)
-    kind = value.get("type")
-    if not isinstance(kind, str) or kind.strip().lower() not in DISTRIBUTION_FIELDS:
-        raise FieldProblem("type", f"must be one of {kinds}", kind)
-    kind = kind.strip().lower()
+    kind = mapping_type(value, DISTRIBUTION_FIELDS, lambda text: text.strip().lower())
     out: dict[str, Any] = {**value, "type": kind}
     known = DISTRIBUTION_FIELDS[kind]
     for key, item in value.items():
@@ -207,13 +220,11 @@ class InputSpec(SpecModel):
 
     @property
     def is_data(self) -> bool:
-        return self.type in DATA_TYPES or self.type in MODEL_TYPES
+        return is_data_type(self.type)
 
 
 class OutputSpec(SpecModel):
-    type: Literal["uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model", "triton_model"] = (
-        "uri_folder"
-    )
+    type: OutputType = "uri_folder"
     mode: Literal["rw_mount", "upload", "direct"] | None = None
     path: str | None = None
     name: str | None = None

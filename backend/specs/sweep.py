@@ -33,6 +33,7 @@ from backend.specs.job import (
     ResourcesSpec,
     Seconds,
     Tags,
+    mapping_type,
     whole_number,
 )
 from backend.sweep.space import ARGUMENTS, TYPES
@@ -207,13 +208,7 @@ def check_early_termination(value: Any) -> Any:
     """An ``early_termination`` mapping, checked and normalised (None values dropped)."""
     if value is None:
         return None
-    kinds = ", ".join(map(repr, POLICY_FIELDS))
-    if not isinstance(value, dict):
-        raise FieldProblem("", f"must be a mapping with a 'type' (one of {kinds})", value)
-    kind = value.get("type")
-    if not isinstance(kind, str) or _snake(kind) not in POLICY_FIELDS:
-        raise FieldProblem("type", f"must be one of {kinds}", kind)
-    kind = _snake(kind)
+    kind = mapping_type(value, POLICY_FIELDS, _snake)
     known = (*POLICY_FIELDS[kind], *COMMON_POLICY_FIELDS)
     out: dict[str, Any] = {"type": kind}
     for key, item in value.items():
