@@ -1,0 +1,1 @@
+"""Views of the Endpoints page (``pages/endpoints.py``)."""
