@@ -1,0 +1,1 @@
+"""Responsible AI views: insights, cohorts, fairness, errors, explanations, mitigation, scorecard."""
