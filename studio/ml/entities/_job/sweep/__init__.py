@@ -1,0 +1,1 @@
+"""Hyperparameter sweeps: search-space distributions, early termination, sampling, the ``SweepJob``."""
