@@ -46,11 +46,14 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
-def start_studio(home: Path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
-    env["STUDIO_HOME"] = str(home)
-    if os.environ.get("STUDIO_BASE_ENV_DIR"):
-        env["STUDIO_BASE_ENV_DIR"] = os.environ["STUDIO_BASE_ENV_DIR"]
+def start_studio(home: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``studio up --headless`` on ``home`` (free ports), once it is ready; ``env`` replaces the default."""
+    if env is None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
+        env["STUDIO_HOME"] = str(home)
+        if os.environ.get("STUDIO_BASE_ENV_DIR"):
+            env["STUDIO_BASE_ENV_DIR"] = os.environ["STUDIO_BASE_ENV_DIR"]
+        env["STUDIO_ENDPOINT_PORT"] = "0"  # any free port: several benchmarks (or a studio) may run at once
     home.mkdir(parents=True, exist_ok=True)
     log = open(home.parent / "studio-up.log", "wb")  # noqa: SIM115  (the child writes to it while it runs)
     proc = subprocess.Popen(

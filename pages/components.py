@@ -10,13 +10,19 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from backend.services import components, job_forms, open_session, pipeline_views
+from backend.services import (
+    component_forms,
+    components,
+    job_forms,
+    open_session,
+    pipeline_composer,
+)
 from backend.services import compute as compute_service
-from backend.services.pipeline_views import ComposedInput
-from studio.ui import shell
+from backend.services.pipeline_composer import ComposedInput
+from studio.ui import shell, widgets
 
 workspace = shell.current_workspace()
-DATA_TYPES = pipeline_views.DATA_TYPES
+DATA_TYPES = pipeline_composer.DATA_TYPES
 EXAMPLE = """$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json
 type: command
 name: train
@@ -30,15 +36,6 @@ code: ./src
 environment: azureml:AzureML-sklearn-1.5@latest
 command: python train.py --epochs ${{inputs.epochs}} --data ${{inputs.data}} --out ${{outputs.model}}
 """
-
-
-def _open(name: str, version: str | None = None) -> None:
-    st.query_params["name"] = name
-    if version:
-        st.query_params["version"] = version
-    else:
-        st.query_params.pop("version", None)
-    st.rerun()
 
 
 def _link(page: str, label: str, icon: str | None = None, **params: str) -> None:
@@ -55,37 +52,21 @@ def _link(page: str, label: str, icon: str | None = None, **params: str) -> None
 
 def listing() -> None:
     show_archived = st.toggle("Show archived", key="comp_show_archived")
-
-    def _load():
-        with open_session() as s:
-            return components.list_components(session=s, workspace=workspace, include_archived=show_archived)
-
-    rows = shell.attempt(_load) or []
+    rows = widgets.load(components.list_components, workspace=workspace, include_archived=show_archived) or []
     if rows:
-        frame = pd.DataFrame(
-            [
-                {
-                    "name": c.name,
-                    "display name": c.display_name,
-                    "latest version": c.latest_version,
-                    "versions": c.versions,
-                    "description": c.description,
-                    "updated": c.updated_at,
-                }
-                for c in rows
-            ]
+        frame = widgets.frame_of(
+            rows,
+            {
+                "name": "name",
+                "display name": "display_name",
+                "latest version": "latest_version",
+                "versions": "versions",
+                "description": "description",
+                "updated": "updated_at",
+            },
         )
         frame["updated"] = pd.to_datetime(frame["updated"], utc=True)
-        event, shown = shell.filtered_table(
-            frame,
-            key="comp_table",
-            on_select="rerun",
-            selection_mode="single-row",
-            column_config={"updated": st.column_config.DatetimeColumn("updated", format="YYYY-MM-DD HH:mm")},
-        )
-        picked = shell.selected_row(event, shown)
-        if picked:
-            _open(picked["name"], picked["latest version"])
+        widgets.pick_and_open(frame, key="comp_table", version="latest version", dates=["updated"])
         st.caption(f"{len(rows)} component(s) in workspace {workspace}; select a row to open it.")
     else:
         st.info(
@@ -118,27 +99,19 @@ def _register_form(*, expanded: bool) -> None:
             st.caption("A command component YAML, as the cloud's CLI v2 reads it:")
             st.code(EXAMPLE, language="yaml")
             if st.button("Register", type="primary", key="comp_reg_upload", disabled=yaml_file is None):
-
-                def _register():
-                    with open_session() as s:
-                        return pipeline_views.register_uploaded_component(
-                            session=s,
-                            workspace=workspace,
-                            yaml_name=yaml_file.name,
-                            yaml_bytes=yaml_file.getvalue(),
-                            files=[(f.name, f.getvalue()) for f in files or []],
-                        )
-
-                created = shell.attempt(_register, success="Component registered")
-                if created:
-                    _open(created.name, created.version)
+                _opened(
+                    widgets.load(
+                        component_forms.register_uploaded_component,
+                        workspace=workspace,
+                        yaml_name=yaml_file.name,
+                        yaml_bytes=yaml_file.getvalue(),
+                        files=[(f.name, f.getvalue()) for f in files or []],
+                        success="Component registered",
+                    )
+                )
             return
 
-        def _files():
-            with open_session() as s:
-                return pipeline_views.component_yaml_files(session=s, workspace=workspace)
-
-        paths = shell.attempt(_files)
+        paths = widgets.load(component_forms.component_yaml_files, workspace=workspace)
         if paths is None:
             return
         if not paths:
@@ -149,34 +122,32 @@ def _register_form(*, expanded: bool) -> None:
             return
         path = st.selectbox("Component YAML", paths, key="comp_reg_path")
         if st.button("Register", type="primary", key="comp_reg_ds"):
+            _opened(
+                widgets.load(
+                    component_forms.register_component_from_datastore,
+                    workspace=workspace,
+                    path=path,
+                    success="Component registered",
+                )
+            )
 
-            def _register_ds():
-                with open_session() as s:
-                    return pipeline_views.register_component_from_datastore(
-                        session=s, workspace=workspace, path=path
-                    )
 
-            created = shell.attempt(_register_ds, success="Component registered")
-            if created:
-                _open(created.name, created.version)
+def _opened(created) -> None:
+    """Open the component version just registered (nothing when registering failed)."""
+    if created:
+        widgets.open_object(created.name, created.version)
 
 
 # =============================================================================================== detail
 
 
 def detail(name: str, version: str | None) -> None:
-    if st.button("← All components", key="comp_back"):
-        st.query_params.pop("name", None)
-        st.query_params.pop("version", None)
-        st.rerun()
+    widgets.back_button("← All components", key="comp_back")
 
-    def _load():
-        with open_session() as s:
-            versions = components.list_component_versions(session=s, workspace=workspace, name=name)
-            chosen = components.get_component(session=s, workspace=workspace, name=name, version=version)
-            return versions, chosen
-
-    loaded = shell.attempt(_load)
+    loaded = widgets.load_together(
+        lambda s: components.list_component_versions(session=s, workspace=workspace, name=name),
+        lambda s: components.get_component(session=s, workspace=workspace, name=name, version=version),
+    )
     if not loaded:
         return
     versions, component = loaded
@@ -192,23 +163,11 @@ def detail(name: str, version: str | None) -> None:
     )
     if component.description:
         st.write(component.description)
-    if component.tags:
-        st.caption(" · ".join(f"{k}={v}" for k, v in component.tags.items()))
+    widgets.tags_caption(component.tags)
 
     cols = st.columns([1.4, 1.6, 1.4, 3])
-    labels = [v.version for v in versions]
-    if component.version in labels:
-        picked = cols[0].selectbox(
-            "Version",
-            labels,
-            index=labels.index(component.version),
-            key=f"comp_version_{name}",
-            format_func=lambda v: (
-                v + (" (archived)" if next(x for x in versions if x.version == v).archived else "")
-            ),
-        )
-        if picked != component.version:
-            _open(name, picked)
+    if component.version in [v.version for v in versions]:
+        widgets.version_picker(name, versions, component.version, key=f"comp_version_{name}", where=cols[0])
     with cols[1]:
         st.markdown("&nbsp;")
         _link(
@@ -263,77 +222,32 @@ def detail(name: str, version: str | None) -> None:
 
 def _archive_button(component) -> None:
     archived = component.archived
-    label = "Restore version" if archived else "Archive version"
-    if st.button(
-        label,
-        key="comp_restore" if archived else "comp_archive",
-        icon=":material/unarchive:" if archived else ":material/archive:",
-    ):
 
-        def _do():
-            with open_session() as s:
-                return components.archive_component(
-                    session=s,
-                    workspace=workspace,
-                    name=component.name,
-                    version=component.version,
-                    archived=not archived,
-                )
+    def _do():
+        with open_session() as s:
+            change = components.restore_component if archived else components.archive_component
+            return change(session=s, workspace=workspace, name=component.name, version=component.version)
 
-        if shell.attempt(
-            _do, success=f"{'Restored' if archived else 'Archived'} {component.name}:{component.version}"
-        ):
-            st.rerun()
-
-
-def _literal_widget(label: str, port: dict, key: str, where=st):
-    """A typed value widget for a component input: number/integer/boolean/string (an enum as a select)."""
-    kind, default = port.get("type"), port.get("default")
-    low, high = port.get("min"), port.get("max")
-    if kind == "integer":
-        start = int(default) if default is not None else int(low) if low is not None else 0
-        return where.number_input(
-            label,
-            value=start,
-            step=1,
-            key=key,
-            min_value=int(low) if low is not None else None,
-            max_value=int(high) if high is not None else None,
-        )
-    if kind == "number":
-        start = float(default) if default is not None else float(low) if low is not None else 0.0
-        return where.number_input(
-            label,
-            value=start,
-            key=key,
-            format="%g",
-            min_value=float(low) if low is not None else None,
-            max_value=float(high) if high is not None else None,
-        )
-    if kind == "boolean":
-        return where.selectbox(
-            label, [True, False], index=0 if default in (True, "true", None) else 1, key=key
-        )
-    if port.get("enum"):
-        options = list(port["enum"])
-        return where.selectbox(
-            label, options, index=options.index(default) if default in options else 0, key=key
-        )
-    return where.text_input(label, value="" if default is None else str(default), key=key)
+    ref = f"{component.name}:{component.version}"
+    widgets.archive_toggle(
+        archived,
+        archive=_do,
+        restore=_do,
+        keys=("comp_archive", "comp_restore"),
+        labels=("Archive version", "Restore version"),
+        success=(f"Archived {ref}", f"Restored {ref}"),
+        icons=(":material/archive:", ":material/unarchive:"),
+    )
 
 
 def use_in_job(component) -> None:
     """Run this component once as a command job: pick input values, see the job YAML, submit."""
     ref = f"{component.name}:{component.version}"
 
-    def _choices():
-        with open_session() as s:
-            return (
-                [c.name for c in compute_service.list_computes(session=s, workspace=workspace)],
-                job_forms.data_choices(session=s, workspace=workspace),
-            )
-
-    loaded = shell.attempt(_choices)
+    loaded = widgets.load_together(
+        lambda s: [c.name for c in compute_service.list_computes(session=s, workspace=workspace)],
+        lambda s: job_forms.data_choices(session=s, workspace=workspace),
+    )
     if loaded is None:
         return
     computes, data = loaded
@@ -350,10 +264,7 @@ def use_in_job(component) -> None:
                 ["data"] if is_data else ["literal"]
             )
             cols = st.columns([1.6, 1.6, 3])
-            cols[0].markdown(
-                f"`{port_name}` · {port.get('type')}" + (" · optional" if port.get("optional") else ""),
-                help=port.get("description") or None,
-            )
+            widgets.port_label(cols[0], port_name, port)
             kind = cols[1].selectbox(
                 "Source",
                 kinds,
@@ -368,7 +279,7 @@ def use_in_job(component) -> None:
             if kind == "literal":
                 inputs[port_name] = ComposedInput(
                     kind="literal",
-                    value=_literal_widget("Value", port, f"{prefix}_val_{port_name}", where=cols[2]),
+                    value=widgets.literal_widget("Value", port, f"{prefix}_val_{port_name}", where=cols[2]),
                 )
             elif kind == "data":
                 if data_refs:
@@ -401,7 +312,7 @@ def use_in_job(component) -> None:
     with right:
         st.markdown("**The command job YAML that will be submitted**")
         st.code(
-            pipeline_views.component_job_yaml(
+            component_forms.component_job_yaml(
                 component, inputs=inputs, compute=compute, display_name=display, experiment_name=experiment
             ),
             language="yaml",
@@ -414,7 +325,7 @@ def use_in_job(component) -> None:
 
         def _submit():
             with open_session() as s:
-                return pipeline_views.submit_component_job(
+                return component_forms.submit_component_job(
                     session=s,
                     workspace=workspace,
                     component=ref,
@@ -435,9 +346,4 @@ def use_in_job(component) -> None:
 
 # ================================================================================================ route
 
-st.title("Components")
-selected = st.query_params.get("name")
-if selected:
-    detail(selected, st.query_params.get("version"))
-else:
-    listing()
+widgets.list_or_detail("Components", listing, detail, versioned=True)

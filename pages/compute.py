@@ -7,15 +7,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from backend.services import compute, open_session, system
-from studio.ui import shell
+from studio.ui import shell, widgets
 
 workspace = shell.current_workspace()
 TYPE_LABELS = {compute.CLUSTER: "Compute cluster (amlcompute)", compute.INSTANCE: "Compute instance"}
-
-
-def _open(name: str) -> None:
-    st.query_params["name"] = name
-    st.rerun()
 
 
 def _size_label(size: str) -> str:
@@ -66,26 +61,12 @@ def _table(rows: list[compute.ComputePublic], *, key: str, cluster: bool) -> Non
     if not records:
         st.caption("None yet: create one below.")
         return
-    event, shown = shell.filtered_table(
-        pd.DataFrame(records),
-        key=key,
-        on_select="rerun",
-        selection_mode="single-row",
-        column_config={"created": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm")},
-    )
-    picked = shell.selected_row(event, shown)
-    if picked:
-        _open(picked["name"])
+    widgets.pick_and_open(pd.DataFrame(records), key=key, dates=["created"])
 
 
 def listing() -> None:
     machine = _machine_header()
-
-    def _load():
-        with open_session() as s:
-            return compute.list_computes(session=s, workspace=workspace)
-
-    rows = shell.attempt(_load) or []
+    rows = widgets.load(compute.list_computes, workspace=workspace) or []
     instances = [c for c in rows if c.type == compute.INSTANCE]
     clusters = [c for c in rows if c.type == compute.CLUSTER]
     tab_i, tab_c, tab_s = st.tabs(
@@ -103,7 +84,7 @@ def listing() -> None:
             f"({machine.cores} at once). It needs no setup and cannot be stopped or deleted."
         )
         if st.button("Serverless details", key="serverless_open"):
-            _open(compute.SERVERLESS)
+            widgets.open_object(compute.SERVERLESS)
     _create_form(expanded=not instances and not clusters)
 
 
@@ -111,13 +92,9 @@ def _create_form(*, expanded: bool) -> None:
     with st.expander("Create compute", expanded=expanded):
         kind = st.selectbox("Type", list(TYPE_LABELS), format_func=TYPE_LABELS.get, key="new_compute_type")
         name = st.text_input("Name", key="new_compute_name", help=compute.NAME_RULE)
-        problem = None
-        if name:
-            try:
-                compute.validate_name(name)
-            except compute.ValidationError as exc:
-                problem = str(exc)
-                st.error(problem)
+        problem = widgets.problem_shown(
+            name, widgets.raised_problem(compute.validate_name, compute.ValidationError)
+        )
         sizes = list(compute.VM_SIZES)
         size = st.selectbox(
             "Virtual machine size",
@@ -154,7 +131,7 @@ def _create_form(*, expanded: bool) -> None:
 
             created = shell.attempt(_create, success=f"Created compute {name}")
             if created:
-                _open(created.name)
+                widgets.open_object(created.name)
 
 
 # ---------------------------------------------------------------------------------------------- detail
@@ -174,17 +151,11 @@ def _confirm_delete(name: str) -> None:
     if right.button("Cancel", key="compute_delete_cancel"):
         _dismiss_delete()
         st.rerun()
-    if left.button("Delete", type="primary", key="compute_delete_do"):
-
-        def _delete():
-            with open_session() as s:
-                compute.delete_compute(session=s, workspace=workspace, name=name)
-            return True
-
-        if shell.attempt(_delete, success=f"Deleted compute {name}"):
-            _dismiss_delete()
-            st.query_params.pop("name", None)
-            st.rerun()
+    if left.button("Delete", type="primary", key="compute_delete_do") and widgets.done(
+        compute.delete_compute, workspace=workspace, name=name, success=f"Deleted compute {name}"
+    ):
+        _dismiss_delete()
+        widgets.close_object()
 
 
 def _capacity_chart(cap: compute.ComputeCapacity) -> go.Figure:
@@ -205,37 +176,20 @@ def _capacity_chart(cap: compute.ComputeCapacity) -> go.Figure:
 
 def _node_history(name: str) -> None:
     """Nodes allocated and busy over time: cluster scale-up and idle scale-down as the agent did them."""
-
-    def _load():
-        with open_session() as s:
-            return compute.node_history(session=s, workspace=workspace, name=name)
-
-    events = shell.attempt(_load) or []
+    events = widgets.load(compute.node_history, workspace=workspace, name=name) or []
     st.subheader("Nodes over time")
     if not events:
         st.caption("No job has run here yet.")
         return
     times = [e.at for e in events] + [datetime.now(UTC)]
     fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=times,
-            y=[e.nodes for e in events] + [events[-1].nodes],
-            name="nodes allocated",
-            line_shape="hv",
-            mode="lines",
+    for label, counts, fill in (
+        ("nodes allocated", [e.nodes for e in events], None),
+        ("nodes busy", [e.busy for e in events], "tozeroy"),
+    ):  # each count holds until now
+        fig.add_trace(
+            go.Scatter(x=times, y=[*counts, counts[-1]], name=label, line_shape="hv", mode="lines", fill=fill)
         )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=times,
-            y=[e.busy for e in events] + [events[-1].busy],
-            name="nodes busy",
-            line_shape="hv",
-            mode="lines",
-            fill="tozeroy",
-        )
-    )
     fig.update_layout(
         height=260,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
@@ -246,18 +200,12 @@ def _node_history(name: str) -> None:
 
 
 def detail(name: str) -> None:
-    if st.button("← All compute", key="compute_back"):
-        st.query_params.pop("name", None)
-        st.rerun()
+    widgets.back_button("← All compute", key="compute_back")
 
-    def _load():
-        with open_session() as s:
-            return (
-                compute.get_compute(session=s, workspace=workspace, name=name),
-                compute.compute_capacity(session=s, workspace=workspace, name=name),
-            )
-
-    loaded = shell.attempt(_load)
+    loaded = widgets.load_together(
+        lambda s: compute.get_compute(session=s, workspace=workspace, name=name),
+        lambda s: compute.compute_capacity(session=s, workspace=workspace, name=name),
+    )
     if not loaded:
         return
     target, cap = loaded
@@ -283,22 +231,30 @@ def detail(name: str) -> None:
     actions = st.columns([1, 1, 1, 4])
     if target.type == compute.INSTANCE:
         running = target.state == compute.RUNNING
-        if actions[0].button("Start", key="compute_start", disabled=running, icon=":material/play_arrow:"):
-
-            def _start():
-                with open_session() as s:
-                    return compute.start_compute(session=s, workspace=workspace, name=name)
-
-            if shell.attempt(_start, success=f"Started {name}"):
-                st.rerun()
-        if actions[1].button("Stop", key="compute_stop", disabled=not running, icon=":material/stop:"):
-
-            def _stop():
-                with open_session() as s:
-                    return compute.stop_compute(session=s, workspace=workspace, name=name)
-
-            if shell.attempt(_stop, success=f"Stopped {name}"):
-                st.rerun()
+        for where, label, key, icon, off, action, did in (
+            (
+                actions[0],
+                "Start",
+                "compute_start",
+                ":material/play_arrow:",
+                running,
+                compute.start_compute,
+                "Started",
+            ),
+            (
+                actions[1],
+                "Stop",
+                "compute_stop",
+                ":material/stop:",
+                not running,
+                compute.stop_compute,
+                "Stopped",
+            ),
+        ):
+            if where.button(label, key=key, disabled=off, icon=icon):
+                widgets.rerun_if(
+                    widgets.load(action, workspace=workspace, name=name, success=f"{did} {name}")
+                )
     if actions[2].button("Delete…", key="compute_delete", icon=":material/delete:"):
         st.session_state[CONFIRM_KEY] = name
     if st.session_state.get(CONFIRM_KEY) == name:  # kept across reruns until done or dismissed
@@ -307,9 +263,4 @@ def detail(name: str) -> None:
         st.code(compute.compute_spec_yaml(target), language="yaml")
 
 
-st.title("Compute")
-selected = st.query_params.get("name")
-if selected:
-    detail(selected)
-else:
-    listing()
+widgets.list_or_detail("Compute", listing, detail)

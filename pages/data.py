@@ -1,11 +1,13 @@
 """Data: register data assets, browse their versions, preview and profile them."""
 
+import functools
+
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
 from backend.services import data_assets, datastores, lineage, open_session
-from studio.ui import shell
+from studio.ui import asset_pager, shell, widgets
 
 workspace = shell.current_workspace()
 MAX_CHARTS = 12
@@ -15,38 +17,16 @@ def _human(size: int | None) -> str:
     return shell.human_size(size, unknown="unknown")
 
 
-def _parse_tags(text: str) -> dict[str, str]:
-    return {
-        k.strip(): v.strip()
-        for k, _, v in (line.partition("=") for line in text.splitlines() if line.strip())
-    }
-
-
-def _open(name: str, version: str | None = None) -> None:
-    st.query_params["name"] = name
-    if version:
-        st.query_params["version"] = version
-    else:
-        st.query_params.pop("version", None)
-    st.rerun()
-
-
 def register_form() -> None:
     with st.expander("Register data", expanded=False, icon=":material/add:"):
-        left, right = st.columns(2)
-        name = left.text_input("Name", key="data_name", help=data_assets.NAME_RULE)
-        version = right.text_input("Version (empty: next number)", key="data_version")
-        kind = left.selectbox(
-            "Type",
-            ["uri_file", "uri_folder", "mltable"],
-            key="data_type",
-            help="uri_file: one file · uri_folder: a folder · mltable: a folder with an MLTable file",
+        form = widgets.register_inputs(
+            "data",
+            name_rule=data_assets.NAME_RULE,
+            types=["uri_file", "uri_folder", "mltable"],
+            type_help="uri_file: one file · uri_folder: a folder · mltable: a folder with an MLTable file",
+            sources=["Upload", "Datastore path", "Web URL"],
         )
-        source = right.radio(
-            "From", ["Upload", "Datastore path", "Web URL"], key="data_source", horizontal=True
-        )
-        description = st.text_input("Description", key="data_description")
-        tags = st.text_area("Tags (one key=value per line)", key="data_tags", height=68)
+        name, kind, source = form.name, form.type, form.source
         uploads, path = None, ""
         if source == "Upload":
             uploads = st.file_uploader("Files", key="data_files", accept_multiple_files=kind != "uri_file")
@@ -59,23 +39,10 @@ def register_form() -> None:
             path = f"azureml://datastores/{store}/paths/{rel.strip('/')}" if rel else ""
         else:
             path = st.text_input("URL", key="data_url", placeholder="https://example.org/data.csv")
-        problem = None
-        if name:
-            try:
-                data_assets.check_name(name)
-            except data_assets.ValidationError as exc:
-                problem = str(exc)
-                st.error(problem)
-        ready = bool(name) and not problem and (bool(uploads) if source == "Upload" else bool(path))
-        if st.button("Register", type="primary", key="data_register", disabled=not ready):
-            spec = data_assets.DataAssetCreate(
-                name=name,
-                version=version or None,
-                type=kind,
-                path=path or "upload",
-                description=description,
-                tags=_parse_tags(tags),
-            )
+        if form.register_button(
+            check=data_assets.check_name, error=data_assets.ValidationError, uploads=uploads, path=path
+        ):
+            spec = data_assets.DataAssetCreate(**form.fields(path))
 
             def _create():
                 with open_session() as s:
@@ -89,49 +56,17 @@ def register_form() -> None:
                         )
                     return data_assets.create_data_asset(session=s, workspace=workspace, data=spec)
 
-            created = shell.attempt(_create, success=f"Registered {name}")
-            if created:
-                _open(created.name, created.version)
+            widgets.open_created(shell.attempt(_create, success=f"Registered {name}"))
 
 
 def listing() -> None:
-    show_archived = st.toggle("Show archived", key="data_show_archived")
-
-    def _load():
-        with open_session() as s:
-            return data_assets.list_data_assets(
-                session=s, workspace=workspace, include_archived=show_archived
-            )
-
-    rows = shell.attempt(_load) or []
-    register_form()
-    if not rows:
-        st.info("No data assets yet: register a file, a folder or an MLTable above.")
-        return
-    frame = pd.DataFrame(
-        [
-            {
-                "name": r.name,
-                "latest version": r.latest_version,
-                "type": r.type,
-                "versions": r.versions,
-                "updated": r.updated_at,
-                "archived": r.archived,
-                "description": r.description,
-            }
-            for r in rows
-        ]
+    asset_pager.paged_asset_listing(
+        data_assets.page_data_assets,
+        keys=("data_show_archived", "data_table"),
+        register=register_form,
+        empty="No data assets yet: register a file, a folder or an MLTable above.",
+        noun="data asset",
     )
-    event, shown = shell.filtered_table(
-        frame,
-        key="data_table",
-        on_select="rerun",
-        selection_mode="single-row",
-        column_config={"updated": st.column_config.DatetimeColumn("updated", format="YYYY-MM-DD HH:mm")},
-    )
-    picked = shell.selected_row(event, shown)
-    if picked:
-        _open(picked["name"])
 
 
 def profile_charts(frame: pd.DataFrame) -> None:
@@ -154,16 +89,8 @@ def profile_charts(frame: pd.DataFrame) -> None:
 
 
 def detail(name: str) -> None:
-    if st.button("← All data", key="data_back"):
-        st.query_params.pop("name", None)
-        st.query_params.pop("version", None)
-        st.rerun()
-
-    def _versions():
-        with open_session() as s:
-            return data_assets.list_versions(session=s, workspace=workspace, name=name)
-
-    versions = shell.attempt(_versions)
+    widgets.back_button("← All data", key="data_back")
+    versions = widgets.load(data_assets.list_data_asset_versions, workspace=workspace, name=name)
     if not versions:
         return
     labels = [v.version for v in versions]
@@ -173,15 +100,7 @@ def detail(name: str) -> None:
     if wanted not in labels:
         st.warning(f"Version {wanted!r} does not exist; showing the latest.")
         wanted = labels[0]
-    version = st.selectbox(
-        "Version",
-        labels,
-        index=labels.index(wanted),
-        key=f"data_version_pick_{name}",
-        format_func=lambda v: (
-            v + (" (archived)" if next(x for x in versions if x.version == v).archived else "")
-        ),
-    )
+    version = widgets.version_select(versions, wanted, key=f"data_version_pick_{name}")
     if version != st.query_params.get("version"):
         st.query_params["version"] = version
     asset = next(v for v in versions if v.version == version)
@@ -195,42 +114,30 @@ def detail(name: str) -> None:
     st.markdown(f"**Path** `{asset.path}`  \n**Reference** `azureml:{asset.name}:{asset.version}`")
     if asset.description:
         st.write(asset.description)
-    if asset.tags:
-        st.caption(" · ".join(f"{k}={v}" for k, v in asset.tags.items()))
+    widgets.tags_caption(asset.tags)
+
+    def _restore():
+        with open_session() as s:
+            return data_assets.restore_data_asset(session=s, workspace=workspace, name=name, version=version)
+
+    def _archive():
+        with open_session() as s:
+            return data_assets.archive_data_asset(session=s, workspace=workspace, name=name, version=version)
 
     act = st.columns(4)
-    if asset.archived:
-        if act[0].button("Restore", key="data_restore"):
-
-            def _restore():
-                with open_session() as s:
-                    return data_assets.restore_data_asset(
-                        session=s, workspace=workspace, name=name, version=version
-                    )
-
-            if shell.attempt(_restore, success="Restored"):
-                st.rerun()
-    elif act[0].button("Archive", key="data_archive"):
-
-        def _archive():
-            with open_session() as s:
-                return data_assets.archive_data_asset(
-                    session=s, workspace=workspace, name=name, version=version
-                )
-
-        if shell.attempt(_archive, success="Archived"):
-            st.rerun()
+    widgets.archive_toggle(
+        asset.archived,
+        archive=_archive,
+        restore=_restore,
+        keys=("data_archive", "data_restore"),
+        where=act[0],
+    )
 
     preview_tab, profile_tab, lineage_tab, edit_tab = st.tabs(["Preview", "Profile", "Lineage", "Details"])
     with preview_tab:
-
-        def _preview():
-            with open_session() as s:
-                return data_assets.preview_data(
-                    session=s, workspace=workspace, name=name, version=version, rows=100
-                )
-
-        preview = shell.attempt(_preview)
+        preview = widgets.load(
+            data_assets.preview_data, workspace=workspace, name=name, version=version, rows=100
+        )
         if preview is not None:
             st.caption(
                 f"First {len(preview.frame)} rows of {preview.source}"
@@ -238,12 +145,7 @@ def detail(name: str) -> None:
             )
             st.dataframe(preview.frame, key="data_preview", width="stretch", hide_index=True)
     with profile_tab:
-
-        def _profile():
-            with open_session() as s:
-                return data_assets.profile_data(session=s, workspace=workspace, name=name, version=version)
-
-        loaded = shell.attempt(_profile)
+        loaded = widgets.load(data_assets.profile_data, workspace=workspace, name=name, version=version)
         if loaded is not None:
             profile, frame = loaded
             st.caption(f"{profile.rows_profiled} rows profiled, {len(profile.columns)} columns")
@@ -256,12 +158,7 @@ def detail(name: str) -> None:
             profile_charts(frame)
     with lineage_tab:
         st.markdown(f"**Created from** `{asset.source}` on {asset.created_at:%Y-%m-%d %H:%M} UTC")
-
-        def _lineage():
-            with open_session() as s:
-                return lineage.data_lineage(session=s, workspace=workspace, name=name, version=version)
-
-        entries = shell.attempt(_lineage) or []
+        entries = widgets.load(lineage.data_lineage, workspace=workspace, name=name, version=version) or []
         if entries:
             frame = pd.DataFrame(entries)
             frame["job"] = [f"jobs?job={j}&ws={workspace}" for j in frame["job"]]
@@ -274,33 +171,11 @@ def detail(name: str) -> None:
             )
         else:
             st.caption("No job has read or written this version yet.")
-    with edit_tab, st.form("data_edit"):
-        description = st.text_area("Description", asset.description, key="data_edit_description")
-        tags = st.text_area(
-            "Tags (one key=value per line)",
-            "\n".join(f"{k}={v}" for k, v in asset.tags.items()),
-            key="data_edit_tags",
+    with edit_tab:
+        update = functools.partial(
+            data_assets.update_data_asset, workspace=workspace, name=name, version=version
         )
-        if st.form_submit_button("Save"):
-
-            def _save():
-                with open_session() as s:
-                    return data_assets.update_data_asset(
-                        session=s,
-                        workspace=workspace,
-                        name=name,
-                        version=version,
-                        description=description,
-                        tags=_parse_tags(tags),
-                    )
-
-            if shell.attempt(_save, success="Saved"):
-                st.rerun()
+        widgets.details_form(asset, form="data_edit", prefix="data_edit", update=update, rerun=True)
 
 
-st.title("Data")
-selected = st.query_params.get("name")
-if selected:
-    detail(selected)
-else:
-    listing()
+widgets.list_or_detail("Data", listing, detail)

@@ -1,55 +1,28 @@
 """Environments: list (built-in, curated, custom), create, inspect a version, build it and watch the log."""
 
+import functools
+
 import pandas as pd
 import streamlit as st
+import yaml
 
-from backend.services import environments, open_session
+from backend.services import environment_builds, environments, open_session
 from backend.statuses import BuildStatus
-from studio.ui import shell
+from studio.ui import shell, widgets
 
 LOG_REFRESH_S = 2
 LOG_TAIL_LINES = 400
-CONDA_EXAMPLE = """name: my-env
-channels:
-  - conda-forge
-dependencies:
-  - python=3.11
-  - scikit-learn=1.5
-  - pip
-  - pip:
-      - mlflow
-"""
+# The conda file box's placeholder: an example the environment spec's conda file model reads.
+CONDA_EXAMPLE = yaml.safe_dump(
+    environments.CondaFile(
+        name="my-env",
+        channels=["conda-forge"],
+        dependencies=["python=3.11", "scikit-learn=1.5", "pip", {"pip": ["mlflow"]}],
+    ).model_dump(exclude_none=True),
+    sort_keys=False,
+)
 
 workspace = shell.current_workspace()
-
-
-def _parse_tags(text: str) -> dict[str, str]:
-    tags = {}
-    for line in text.splitlines():
-        if line.strip():
-            key, _, value = line.partition("=")
-            tags[key.strip()] = value.strip()
-    return tags
-
-
-def _tags_text(tags: dict[str, str]) -> str:
-    return "\n".join(f"{k}={v}" for k, v in tags.items())
-
-
-def _open(name: str, version: str | None = None) -> None:
-    st.query_params["name"] = name
-    if version:
-        st.query_params["version"] = version
-    else:
-        st.query_params.pop("version", None)
-    st.rerun()
-
-
-def _back() -> None:
-    if st.button("← All environments", key="env_back"):
-        st.query_params.pop("name", None)
-        st.query_params.pop("version", None)
-        st.rerun()
 
 
 # ---------------------------------------------------------------------------------------------- listing
@@ -78,14 +51,10 @@ def _builtin_explained() -> None:
 
 def listing() -> None:
     show_archived = st.toggle("Show archived", key="env_show_archived")
-
-    def _load():
-        with open_session() as s:
-            return environments.list_environments(
-                session=s, workspace=workspace, include_archived=show_archived
-            )
-
-    rows = shell.attempt(_load) or []
+    rows = (
+        widgets.load(environments.list_environments, workspace=workspace, include_archived=show_archived)
+        or []
+    )
     records = [
         {
             "name": b.name,
@@ -114,16 +83,9 @@ def listing() -> None:
     ]
     frame = pd.DataFrame(records)
     frame["created"] = pd.to_datetime(frame["created"], utc=True)
-    event, shown = shell.filtered_table(
-        frame,
-        key="env_table",
-        on_select="rerun",
-        selection_mode="single-row",
-        column_config={"created": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm")},
-    )
-    picked = shell.selected_row(event, shown)
+    picked = widgets.picked_row(frame, key="env_table", dates=["created"])
     if picked:
-        _open(picked["name"], picked["version"].removesuffix(" (archived)") or None)
+        widgets.open_object(picked["name"], picked["version"].removesuffix(" (archived)") or None)
     st.caption(f"{len(rows)} custom environment(s) in workspace {workspace}; select a row to open it.")
     _builtin_explained()
     _create_form(expanded=not rows)
@@ -162,7 +124,7 @@ def _create_form(*, expanded: bool) -> None:
             key="new_env_image",
             help="Recorded; Studio runs no containers. An image-only environment uses the built-in one.",
         )
-        tags = st.text_area("Tags (one key=value per line)", key="new_env_tags")
+        tags = widgets.tags_input("new_env_tags")
         build_now = st.checkbox("Build it now", value=True, key="new_env_build")
         if st.button("Create", type="primary", key="new_env_create", disabled=not name.strip()):
 
@@ -171,7 +133,7 @@ def _create_form(*, expanded: bool) -> None:
                     name=name,
                     version=version or None,
                     description=description,
-                    tags=_parse_tags(tags),
+                    tags=tags,
                     image=image or None,
                     conda_yaml=conda_text or None,
                     pip_requirements=[line for line in pip_text.splitlines() if line.strip()],
@@ -184,26 +146,20 @@ def _create_form(*, expanded: bool) -> None:
             created = shell.attempt(_create, success=f"Created environment {name}")
             if created:
                 if build_now and created.spec_hash:
-
-                    def _build():
-                        with open_session() as s:
-                            return environments.request_build(
-                                session=s, workspace=workspace, name=created.name, version=created.version
-                            )
-
-                    shell.attempt(_build)
-                _open(created.name, created.version)
+                    widgets.load(
+                        environments.request_build,
+                        workspace=workspace,
+                        name=created.name,
+                        version=created.version,
+                    )
+                widgets.open_object(created.name, created.version)
 
 
 # ---------------------------------------------------------------------------------------------- detail
 
 
 def _builtin_detail(name: str) -> None:
-    def _load():
-        with open_session() as s:
-            return environments.resolve_environment(session=s, workspace=workspace, reference=name)
-
-    resolved = shell.attempt(_load)
+    resolved = widgets.load(environments.resolve_environment, workspace=workspace, reference=name)
     if not resolved:
         return
     builtin = environments.builtin_environment()
@@ -223,44 +179,36 @@ def _builtin_detail(name: str) -> None:
 
 
 def _build_panel(env: environments.EnvironmentPublic) -> None:
-    def _load():
-        with open_session() as s:
-            return environments.get_build(session=s, spec_hash=env.spec_hash)
-
-    build = shell.attempt(_load)
+    build = widgets.load(environment_builds.get_build, spec_hash=env.spec_hash)
     if not build:
         return
-    active = build.status in environments.ACTIVE_BUILD_STATES
+    active = build.status in environment_builds.ACTIVE_BUILD_STATES
     done = build.status == BuildStatus.SUCCEEDED
     label = {"Succeeded": "Built", "Queued": "Queued…", "Building": "Building…"}.get(build.status, "Build")
     if st.button(
         label, key="env_build", type="primary", disabled=active or done, icon=":material/construction:"
     ):
-
-        def _request():
-            with open_session() as s:
-                return environments.request_build(
-                    session=s, workspace=workspace, name=env.name, version=env.version
-                )
-
-        if shell.attempt(_request, success="Build started"):
-            st.rerun()
+        widgets.rerun_if(
+            widgets.load(
+                environments.request_build,
+                workspace=workspace,
+                name=env.name,
+                version=env.version,
+                success="Build started",
+            )
+        )
     st.caption(
         f"Virtual environment `{build.venv_path}` · shared by every environment with spec `{build.spec_hash[:12]}`"
     )
 
     @st.fragment(run_every=LOG_REFRESH_S if active else None)
     def _live_log() -> None:
-        def _read():
-            with open_session() as s:
-                return (
-                    environments.get_build(session=s, spec_hash=env.spec_hash),
-                    environments.read_build_log(
-                        session=s, spec_hash=env.spec_hash, tail_lines=LOG_TAIL_LINES
-                    ),
-                )
-
-        loaded = shell.attempt(_read)
+        loaded = widgets.load_together(
+            lambda s: environment_builds.get_build(session=s, spec_hash=env.spec_hash),
+            lambda s: environment_builds.read_build_log(
+                session=s, spec_hash=env.spec_hash, tail_lines=LOG_TAIL_LINES
+            ),
+        )
         if not loaded:
             return
         now, log = loaded
@@ -271,30 +219,24 @@ def _build_panel(env: environments.EnvironmentPublic) -> None:
             st.code(log, language="text")
         else:
             st.caption("No build has run yet.")
-        if active and now.status not in environments.ACTIVE_BUILD_STATES:
+        if active and now.status not in environment_builds.ACTIVE_BUILD_STATES:
             st.rerun()  # the build ended: refresh the whole page (status, button)
 
     _live_log()
 
 
 def _env_detail(name: str, version: str | None) -> None:
-    def _load():
-        with open_session() as s:
-            env = environments.get_environment(session=s, workspace=workspace, name=name, version=version)
-            versions = environments.list_environments(
-                session=s, workspace=workspace, name=name, include_archived=True
-            )
-            return env, versions
-
-    loaded = shell.attempt(_load)
+    loaded = widgets.load_together(
+        lambda s: environments.get_environment(session=s, workspace=workspace, name=name, version=version),
+        lambda s: environments.list_environments(
+            session=s, workspace=workspace, name=name, include_archived=True
+        ),
+    )
     if not loaded:
         return
     env, versions = loaded
     st.header(f"{env.name}:{env.version}")
-    names = [v.version for v in versions]
-    chosen = st.selectbox("Version", names, index=names.index(env.version), key="env_version")
-    if chosen != env.version:
-        _open(name, chosen)
+    widgets.version_picker(name, versions, env.version, key="env_version", mark_archived=False)
     if env.archived:
         st.warning(
             "This version is archived: it is hidden from lists and from @latest.",
@@ -338,57 +280,38 @@ def _env_detail(name: str, version: str | None) -> None:
                 "This environment runs in the curated base environment: there is nothing to build for it."
             )
     with manage_tab:
-        with st.form("env_update"):
-            description = st.text_area("Description", env.description, key="env_description")
-            tags = st.text_area("Tags (one key=value per line)", _tags_text(env.tags), key="env_tags")
-            if st.form_submit_button("Save"):
+        update = functools.partial(
+            environments.update_environment, workspace=workspace, name=env.name, version=env.version
+        )
+        widgets.details_form(env, form="env_update", prefix="env", update=update)
 
-                def _save():
-                    with open_session() as s:
-                        environments.update_environment(
-                            session=s,
-                            workspace=workspace,
-                            name=env.name,
-                            version=env.version,
-                            description=description,
-                            tags=_parse_tags(tags),
-                        )
+        def _restore():
+            with open_session() as s:
+                return environments.restore_environment(
+                    session=s, workspace=workspace, name=env.name, version=env.version
+                )
 
-                shell.attempt(_save, success="Saved")
-        if env.archived:
-            if st.button("Restore this version", key="env_restore"):
+        def _archive():
+            with open_session() as s:
+                return environments.archive_environment(
+                    session=s, workspace=workspace, name=env.name, version=env.version
+                )
 
-                def _restore():
-                    with open_session() as s:
-                        return environments.restore_environment(
-                            session=s, workspace=workspace, name=env.name, version=env.version
-                        )
-
-                if shell.attempt(_restore, success="Restored"):
-                    st.rerun()
-        elif st.button("Archive this version", key="env_archive"):
-
-            def _archive():
-                with open_session() as s:
-                    return environments.archive_environment(
-                        session=s, workspace=workspace, name=env.name, version=env.version
-                    )
-
-            if shell.attempt(_archive, success="Archived"):
-                st.rerun()
+        widgets.archive_toggle(
+            env.archived,
+            archive=_archive,
+            restore=_restore,
+            keys=("env_archive", "env_restore"),
+            labels=("Archive this version", "Restore this version"),
+        )
 
 
 def detail(name: str, version: str | None) -> None:
-    _back()
+    widgets.back_button("← All environments", key="env_back")
     if name == environments.BUILTIN_NAME or environments.is_curated(name):
         _builtin_detail(name)
     else:
         _env_detail(name, version)
 
 
-st.title("Environments")
-selected = st.query_params.get("name")
-if selected:
-    detail(selected, st.query_params.get("version"))
-else:
-    listing()
+widgets.list_or_detail("Environments", listing, detail, versioned=True)

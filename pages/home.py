@@ -174,14 +174,14 @@ if info:
             st.caption("Nothing has happened in this workspace yet.")
     with right:
         st.subheader("Quick links")
-        for page, label, icon in (
-            ("data.py", "Register or browse data", ":material/dataset:"),
-            ("jobs.py", "Create a job or compare runs", ":material/work:"),
-            ("sweeps.py", "Sweep hyperparameters", ":material/tune:"),
-            ("pipelines.py", "Compose a pipeline", ":material/account_tree:"),
-            ("environments.py", "Environments", ":material/deployed_code:"),
-            ("compute.py", "Compute", ":material/memory:"),
-            ("workspaces.py", "Manage workspaces", ":material/workspaces:"),
-        ):
-            if (shell.PAGES / page).exists():
-                shell.page_link(page, label, icon)
+        shell.page_links(
+            [
+                ("data.py", "Register or browse data"),
+                ("jobs.py", "Create a job or compare runs"),
+                ("sweeps.py", "Sweep hyperparameters"),
+                ("pipelines.py", "Compose a pipeline"),
+                ("environments.py", "Environments"),
+                ("compute.py", "Compute"),
+                ("workspaces.py", "Manage workspaces"),
+            ]
+        )

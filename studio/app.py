@@ -10,25 +10,7 @@ from backend.errors import StudioError
 from studio.ui import shell
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ROOT / "pages"
-
-# Sections in the order of the cloud studio's left rail. A page is listed once it works.
-SECTIONS: dict[str, list[tuple[str, str, str]]] = {
-    "": [("home.py", "Home", ":material/home:")],
-    "Assets": [
-        ("data.py", "Data", ":material/dataset:"),
-        ("datastores.py", "Datastores", ":material/database:"),
-        ("environments.py", "Environments", ":material/deployed_code:"),
-        ("components.py", "Components", ":material/widgets:"),
-    ],
-    "Compute and jobs": [
-        ("compute.py", "Compute", ":material/memory:"),
-        ("jobs.py", "Jobs", ":material/work:"),
-        ("sweeps.py", "Sweeps", ":material/tune:"),
-        ("pipelines.py", "Pipelines", ":material/account_tree:"),
-    ],
-    "Manage": [("workspaces.py", "Workspaces", ":material/workspaces:")],
-}
+PAGES = shell.PAGES
 
 st.set_page_config(page_title="Studio", page_icon=str(ROOT / "assets" / "logo.svg"), layout="wide")
 st.logo(str(ROOT / "assets" / "logo.svg"))
@@ -40,9 +22,10 @@ navigation = st.navigation(
             for file, title, icon in entries
             if (PAGES / file).exists()
         ]
-        for section, entries in SECTIONS.items()
+        for section, entries in shell.SECTIONS.items()
         if any((PAGES / file).exists() for file, _, _ in entries)
-    }
+    },
+    expanded=True,  # every page in the sidebar, none behind "View more"
 )
 try:
     shell.workspace_picker()

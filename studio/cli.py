@@ -3,24 +3,84 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 import sys
-from typing import Annotated
+from collections.abc import Iterator, Mapping, MutableMapping
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
+
+# One module per command group under studio/commands, imported only when its group is used (or listed
+# by --help): `studio job list` never pays for importing the other twelve.
+COMMAND_GROUPS = (
+    "workspace",
+    "datastore",
+    "data",
+    "environment",
+    "compute",
+    "component",
+    "job",
+    "model",
+    "online-endpoint",
+    "online-deployment",
+    "rai",
+    "benchmark",
+    "connection",
+)
+
+
+def _load_group(name: str) -> Any:
+    """The click group of ``studio NAME``, made as ``app.add_typer(module.app, name=NAME)`` would."""
+    from typer.main import get_group_from_info
+    from typer.models import TyperInfo
+
+    module = importlib.import_module(f"studio.commands.{name.replace('-', '_')}")
+    return get_group_from_info(
+        TyperInfo(module.app, name=name),
+        pretty_exceptions_short=app.pretty_exceptions_short,
+        suggest_commands=app.suggest_commands,
+        rich_markup_mode=app.rich_markup_mode,
+    )
+
+
+class _Commands(MutableMapping):
+    """The root's commands by name: those defined here, then the groups, each loaded on first use."""
+
+    def __init__(self, defined: Mapping[str, Any]) -> None:
+        self._loaded = dict(defined)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._loaded and name in COMMAND_GROUPS:
+            self._loaded[name] = _load_group(name)
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._loaded, *(g for g in COMMAND_GROUPS if g not in self._loaded)])
+
+    def __len__(self) -> int:
+        return len(set(self._loaded) | set(COMMAND_GROUPS))
+
+
+class _LazyGroups(TyperGroup):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = _Commands(self.commands)
+
 
 app = typer.Typer(
     help="Studio: a self-hosted machine-learning studio that runs Azure ML CLI v2 YAML files.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=_LazyGroups,
 )
-# One module per command group under studio/commands; a group is listed once its module exists.
-COMMAND_GROUPS = ("workspace", "datastore", "data", "environment", "compute", "component", "job")
-for _group in COMMAND_GROUPS:
-    if importlib.util.find_spec(f"studio.commands.{_group}"):
-        app.add_typer(importlib.import_module(f"studio.commands.{_group}").app, name=_group)
 
 
 @app.command()
@@ -35,11 +95,19 @@ def up(
         int | None,
         typer.Option("--mlflow-port", help="MLflow port (STUDIO_MLFLOW_PORT, default 5000; 0 = any free)."),
     ] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host",
+            help="Address every server binds to (STUDIO_HOST, default 127.0.0.1: this machine only); "
+            "0.0.0.0 opens Studio to the network, for team use.",
+        ),
+    ] = None,
 ) -> None:
     """Start the MLflow tracking server and the UI; Ctrl-C stops everything it started."""
     from studio.up import run_up
 
-    raise typer.Exit(run_up(headless=headless, ui_port=ui_port, mlflow_port=mlflow_port))
+    raise typer.Exit(run_up(headless=headless, ui_port=ui_port, mlflow_port=mlflow_port, host=host))
 
 
 @app.command()
@@ -90,7 +158,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
+        if _is_settings_error(exc):
+            typer.echo(f"error: {exc}", err=True)
+            return 1
         return _report_unexpected(exc)
+
+
+def _is_settings_error(exc: Exception) -> bool:
+    """A bad STUDIO_* variable (only when the settings were read: ``--help`` never imports them)."""
+    settings = sys.modules.get("backend.settings")
+    return settings is not None and isinstance(exc, settings.SettingsError)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ STUDIO_ENV = (
     "STUDIO_UI_PORT",
     "STUDIO_MLFLOW_PORT",
     "STUDIO_BASE_ENV_DIR",
+    "STUDIO_ENDPOINT_PORT",
 )
 
 
@@ -36,6 +37,14 @@ def skip_or_fail(part: str, message: str) -> None:
     if required(part):
         pytest.fail(f"{message} (required in this run: STUDIO_REQUIRE_{part.upper()}=1)")
     pytest.skip(message)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def reset_caches() -> None:
@@ -55,6 +64,8 @@ def studio_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     monkeypatch.setenv("STUDIO_HOME", str(home))
     # The curated base venv is built once per machine and shared by every test (and test run).
     monkeypatch.setenv("STUDIO_BASE_ENV_DIR", str(BASE_ENV_DIR))
+    # Agents serve online endpoints on this port: each test its own, so parallel tests never share a router.
+    monkeypatch.setenv("STUDIO_ENDPOINT_PORT", str(free_port()))
     reset_caches()
     yield home
     reset_caches()
@@ -122,7 +133,14 @@ class RunningStudio:
         self.log = home.parent / f"studio-up-{uuid.uuid4().hex[:6]}.log"
         home.mkdir(parents=True, exist_ok=True)
         full_env = {k: v for k, v in os.environ.items() if k not in STUDIO_ENV}
-        full_env.update({"STUDIO_HOME": str(home), "STUDIO_BASE_ENV_DIR": str(BASE_ENV_DIR), **(env or {})})
+        full_env.update(
+            {
+                "STUDIO_HOME": str(home),
+                "STUDIO_BASE_ENV_DIR": str(BASE_ENV_DIR),
+                "STUDIO_ENDPOINT_PORT": str(free_port()),
+                **(env or {}),
+            }
+        )
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "studio.cli", "up", "--ui-port", "0", "--mlflow-port", "0", *args],
             stdout=open(self.log, "wb"),  # noqa: SIM115  (the child keeps writing after this returns)
@@ -184,3 +202,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if reporter is not None:
         reporter.write_line(message, red=True)
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The figures the reliability suite reported (tests/reliability/conftest.py), one per line."""
+    figures = [
+        f"{report.nodeid.split('::')[-1]}: {value}"
+        for outcome in ("passed", "failed")
+        for report in terminalreporter.stats.get(outcome, [])
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", ())
+        if name == "figure"
+    ]
+    if figures:
+        terminalreporter.section("reliability figures")
+        for line in figures:
+            terminalreporter.write_line(line)

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from backend.statuses import TERMINAL
+from studio import tracking_server
 from tests.conftest import REPO, reset_caches
 
 
@@ -24,35 +25,32 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+_server_home: list[Path] = []
+
+
+def mlflow_server_home() -> Path:
+    """The folder of the session's tracking server (``mlflow.db``, ``art/``), once it has started."""
+    return _server_home[-1]
+
+
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory) -> str:
-    """One tracking server for the whole run (each test's runs are its own)."""
+    """One tracking server for the whole run (each test's runs are its own), as ``studio up`` runs it."""
     home = tmp_path_factory.mktemp("mlflow")
+    _server_home.append(home)
     port = _free_port()
     log = open(home / "mlflow.log", "wb")  # noqa: SIM115  (the server writes to it while it lives)
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--backend-store-uri",
-            f"sqlite:///{home / 'mlflow.db'}",
-            "--artifacts-destination",
-            str(home / "art"),
-            "--workers",
-            "2",
-            "--gunicorn-opts",
-            "--threads 4 --timeout 120",
-        ],
+        tracking_server.command(
+            host="127.0.0.1", port=port, store=home / "mlflow.db", artifacts=home / "art"
+        ),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+        # as `studio up` starts it: not with the first test's pytest and MLflow client variables
+        env=tracking_server.environment(
+            {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "MLFLOW_REGISTRY"))}
+        ),
     )
     uri = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
@@ -139,11 +137,11 @@ def write(folder: Path, files: dict[str, str]) -> None:
 
 
 def submit(folder: Path, job_yaml: str, files: dict[str, str] | None = None, workspace: str = "default"):
-    from backend.services import jobs, open_session
+    from backend.services import job_files, open_session
 
     write(folder, {"job.yml": job_yaml, **(files or {})})
     with open_session() as s:
-        return jobs.create_job_from_file(session=s, workspace=workspace, file=folder / "job.yml")
+        return job_files.create_job_from_file(session=s, workspace=workspace, file=folder / "job.yml")
 
 
 def wait(name: str, timeout_s: float = 120, workspace: str = "default", until=None):

@@ -73,3 +73,75 @@ def test_delete_asks_for_confirmation(capsys, monkeypatch):
     assert code == 1 and "Aborted" in err
     code, out, _ = run(capsys, "workspace", "list", "-o", "json")
     assert "team-c" in out
+
+
+HEAVY = ("alembic", "mlflow", "pandas", "rich", "requests", "fsspec", "pydantic_settings")
+
+
+def heavy_imports_of(argv: list[str]) -> list[str]:
+    """Run ``studio ARGV`` in a fresh process, as the console script does; the heavy modules it imported."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    probe = (
+        "import sys, contextlib, io, json\n"
+        "from studio.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main({argv!r})\n"
+        f"print(code, json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=REPO,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    code, _, imported = done.stdout.strip().splitlines()[-1].partition(" ")
+    assert code == "0", done.stdout + done.stderr
+    return json.loads(imported)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["workspace", "list"],
+        ["workspace", "show", "default"],
+        ["job", "list"],
+        ["data", "list"],
+        ["datastore", "list"],
+    ],
+)
+def test_list_and_show_import_nothing_heavy_once_the_database_is_migrated(argv, capsys):
+    """What makes a call slow is importing what it does not use: each command runs in a fresh process,
+    after a first call that created and migrated the database (so Alembic is not needed any more)."""
+    assert run(capsys, "workspace", "list")[0] == 0
+    assert heavy_imports_of(argv) == []
+
+
+def test_model_list_and_show_do_not_import_mlflow(capsys, tmp_path, tracking):
+    (tmp_path / "weights.bin").write_text("w")
+    code, _, err = run(capsys, "model", "create", "--name", "quick", "--path", str(tmp_path / "weights.bin"))
+    assert code == 0, err
+    assert heavy_imports_of(["model", "list"]) == []
+    assert heavy_imports_of(["model", "show", "--name", "quick"]) == []
+    code, out, _ = run(capsys, "model", "show", "--name", "quick", "-o", "json")
+    assert json.loads(out)["type"] == "custom_model" and json.loads(out)["version"] == "1"
+
+
+def test_a_bad_studio_variable_is_one_line_naming_it(capsys, monkeypatch):
+    monkeypatch.setenv("STUDIO_UI_PORT", "eighty")
+    from backend.settings import reset_settings
+
+    reset_settings()
+    code, _, err = run(capsys, "workspace", "list")
+    assert code == 1
+    assert err.startswith(
+        "error: environment variable STUDIO_UI_PORT='eighty': Input should be a valid integer"
+    )
+    assert len(err.strip().splitlines()) == 1

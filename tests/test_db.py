@@ -78,3 +78,49 @@ def test_a_write_lock_held_too_long_elsewhere_is_one_line_and_changes_nothing(st
 
     with open_session() as s:
         assert "blocked" not in [w.name for w in workspaces.list_workspaces(session=s)]
+
+
+def _alembic_config():
+    from alembic.config import Config
+
+    from backend.db import MIGRATIONS_DIR
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def test_the_scripts_head_is_read_without_alembic_and_matches_alembics():
+    from alembic.script import ScriptDirectory
+
+    from backend.db import script_heads
+
+    assert script_heads() == frozenset(ScriptDirectory.from_config(_alembic_config()).get_heads())
+
+
+@pytest.mark.usefixtures("database")
+def test_a_database_at_an_older_revision_is_upgraded_on_first_use():
+    """The quick check (one query) must never skip a migration the database lacks."""
+    from alembic import command
+
+    from backend.db import database_revisions, dispose_engines, script_heads
+
+    engine = get_engine()
+    with engine.begin() as conn:
+        cfg = _alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0007")  # an older Studio made this database
+    dispose_engines()  # a new process: nothing known about this database yet
+    ensure_schema()
+    with get_engine().connect() as conn:
+        assert database_revisions(conn) == script_heads()
+        assert conn.exec_driver_sql("select count(*) from benchmark_run").scalar() == 0  # table of 0008
+
+
+def test_a_database_at_the_head_is_not_migrated_again(monkeypatch):
+    import backend.db as db
+
+    ensure_schema()
+    db.dispose_engines()
+    monkeypatch.setattr(db, "migrate", lambda *a, **k: pytest.fail("migrated a database already at head"))
+    ensure_schema()

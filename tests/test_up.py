@@ -53,3 +53,31 @@ def test_a_port_in_use_is_a_clear_error_and_starts_nothing(tmp_path):
         "choose another port, or 0 for any free one"
     )
     assert not (tmp_path / "home" / "logs" / "mlflow.log").exists()
+
+
+def test_a_host_studio_cannot_listen_on_is_one_clear_error_and_starts_nothing(tmp_path):
+    result = _studio(tmp_path / "home", "up", "--headless", "--host", "192.0.2.1")  # TEST-NET: not ours
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: --host / STUDIO_HOST: cannot listen on '192.0.2.1' (")
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / "home" / "logs").exists()
+    assert not (tmp_path / "home" / "run" / "up.lock").exists()
+
+
+def test_a_host_off_loopback_warns_before_anything_else(tmp_path):
+    with socket.socket() as taken:  # stop right after the warning: the MLflow port is taken
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _studio(
+            tmp_path / "home", "up", "--headless", "--host", "0.0.0.0", "--mlflow-port", str(port)
+        )
+    assert result.returncode == 1
+    first, second = result.stderr.strip().splitlines()
+    assert first.startswith(
+        "warning: Studio listens on 0.0.0.0: anyone who can reach this machine can use it"
+    )
+    assert second == (
+        f"error: port {port} on 0.0.0.0 is in use (--mlflow-port / STUDIO_MLFLOW_PORT); "
+        "choose another port, or 0 for any free one"
+    )

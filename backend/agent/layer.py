@@ -65,7 +65,11 @@ def make_layer(layer: Path, base: Path) -> Path:
         (bin_dir / name).symlink_to(interpreter)
     python = bin_dir / "python"
     # A .pth line that starts with "import" runs; a path line is appended to sys.path if it exists.
-    (site / "_studio_layer.pth").write_text(f"import site; site.addsitedir({str(base_site)!r})\n{RUNTIME}\n")
+    # The last line: the runtime's start-up hooks (``studio_job_hooks``: a cloud habit of MLflow model registration).
+    (site / "_studio_layer.pth").write_text(
+        f"import site; site.addsitedir({str(base_site)!r})\n{RUNTIME}\n"
+        "import sys; exec('try:\\n import studio_job_hooks\\nexcept Exception: pass')\n"
+    )
     if (base_site / "pip").is_dir():
         script = PIP_SCRIPT.format(python=python)
         for name in ("pip", "pip3", f"pip{major_minor}"):

@@ -70,10 +70,13 @@ class Agent:
         self.controllers = _controllers()
         self._sock: socket.socket | None = None
         self.stopping = False
+        self.next_pass_s = POLL_INTERVAL_S  # a controller may ask for the next pass sooner (pass_within)
+        self.finalizing: list[int] = []
 
     # --- one pass ---------------------------------------------------------------------------------------
 
     def run_once(self) -> None:
+        self.next_pass_s = POLL_INTERVAL_S
         self._reap()
         with session_scope() as s:
             running = s.exec(
@@ -82,14 +85,19 @@ class Agent:
                     Job.type == "command",
                 )
             ).all()
-        for job_id in running:
-            self._watch(job_id)
-        self._recover_orphans()
-        with session_scope() as s:
-            capacity.scale_clusters(s)
-        for controller in self.controllers:
-            controller(self)
-        self._start_queued()
+        self.finalizing = []  # exited this pass: finalized once this pass's launches are under way
+        try:
+            for job_id in running:
+                self._watch(job_id)
+            self._recover_orphans()
+            with session_scope() as s:
+                capacity.scale_clusters(s)
+            for controller in self.controllers:
+                controller(self)
+            self._start_queued()
+        finally:
+            for job_id in self.finalizing:
+                self._submit(job_id, runner.finalize, job_id, True)
 
     def _submit(self, job_id: int, fn, *args) -> None:
         if job_id in self.busy and not self.busy[job_id].done():
@@ -150,8 +158,9 @@ class Agent:
             else:
                 self._kill(job_id, pid)
             return
-        if ended:
-            self._submit(job_id, runner.finalize, job_id)
+        if ended:  # Finalizing now (its compute is free for this pass's launches), the rest in the pool
+            if runner.begin_finalizing(job_id, ended[0]):
+                self.finalizing.append(job_id)
             return
         if timeout and start and utcnow() - start > timedelta(seconds=timeout):
             self._kill(job_id, pid, force=True)
@@ -169,6 +178,14 @@ class Agent:
                 job_id,
                 f"the job's process vanished (wrapper pid {pid}) without writing an exit code",
             )
+
+    def pass_within(self, seconds: float) -> None:
+        """A controller wants the next pass within ``seconds`` (a sweep's policy reading metrics)."""
+        self.next_pass_s = min(self.next_pass_s, seconds)
+
+    def stop_process(self, job_id: int, pid: int) -> None:
+        """Signal a job that was just canceled now, not on the next pass (which goes on from here)."""
+        self._kill(job_id, pid)
 
     def _kill(self, job_id: int, pid: int | None, force: bool = False) -> None:
         import time
@@ -192,7 +209,11 @@ class Agent:
                 (r.id, r.status, r.agent_id, r.name, s.get(Workspace, r.workspace_id).name) for r in rows
             ]
         for job_id, status, agent_id, name, workspace in orphans:
-            if job_id in self.busy or (agent_id != self.id and _agent_alive(agent_id)):
+            if (
+                job_id in self.busy
+                or job_id in self.finalizing
+                or (agent_id != self.id and _agent_alive(agent_id))
+            ):
                 continue
             folder = job_dir(workspace, name)
             if agent_id == self.id and not self._may_reclaim(job_id, status, folder):
@@ -207,7 +228,7 @@ class Agent:
                         agent_id=self.id,
                     )
                     continue
-                pid = _read_pid(folder)
+                pid = _read_pid(folder) or _find_wrapper(folder)
                 if pid and (wrapper_alive(pid, folder) or runner.read_exit(folder)):  # started: adopt it
                     after = {"to_status": JobStatus.RUNNING, "wrapper_pid": pid, "agent_id": self.id}
                 else:  # never started: prepare it again
@@ -304,6 +325,10 @@ class Agent:
         # imports, and the curated base environment (built once).
         threading.Thread(target=_warm_up, name="studio-agent-warm-up", daemon=True).start()
         self._open_wake_socket()
+        from backend.agent.endpoint_supervisor import EndpointSupervisor
+
+        supervisor = EndpointSupervisor()
+        supervisor.start()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: setattr(self, "stopping", True))
         log.info("agent started", extra={"action": "agent_start", "agent": self.id})
@@ -313,9 +338,11 @@ class Agent:
                     self.run_once()
                 except Exception:
                     log.exception("agent pass failed")
-                self._wait(POLL_INTERVAL_S)
+                self._wait(self.next_pass_s)
         finally:
             # Running wrappers keep running: the next agent adopts them. Tasks in flight finish first.
+            # Scoring processes stop with the agent; the next agent starts them again.
+            supervisor.stop()
             self.pool.shutdown(wait=True, cancel_futures=False)
             if self._sock is not None:
                 self._sock.close()
@@ -352,6 +379,18 @@ def _read_pid(folder) -> int | None:
         return int((folder / "wrapper.pid").read_text().strip())
     except (OSError, ValueError):
         return None
+
+
+def _find_wrapper(folder) -> int | None:
+    """The wrapper of a job whose agent died just after starting it, before ``wrapper.pid`` was written:
+    found by its command line, so the job is adopted rather than started a second time."""
+    if not (folder / "launch.json").exists():  # written before the wrapper starts
+        return None
+    for proc in psutil.process_iter(["cmdline"]):
+        argv = proc.info["cmdline"] or []
+        if len(argv) >= 2 and argv[-1] == str(folder) and argv[-2].endswith("wrapper.py"):
+            return proc.pid
+    return None
 
 
 def _controllers() -> list:

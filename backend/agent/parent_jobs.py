@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from backend.db import session_scope
 from backend.db.models import utcnow
@@ -11,6 +13,17 @@ from backend.services import jobs
 from backend.statuses import JobStatus
 
 log = logging.getLogger("studio.agent")
+
+
+@dataclass
+class ParentSnapshot:
+    """What a controller's pass reads of its sweep or pipeline: plain data, read in one transaction."""
+
+    id: int
+    name: str
+    workspace: str
+    status: str
+    state: dict[str, Any]
 
 
 def start(job_id: int, *, experiment: str, run_name: str, tags: dict[str, str]) -> bool:
@@ -44,3 +57,17 @@ def end_run(run_id: str | None, status: str) -> None:
         tracking.end_run(run_id, status)
     except Exception as exc:
         log.warning("cannot end the MLflow run %s: %s", run_id, exc)
+
+
+def settle(job_id: int, status: str, **fields: Any) -> bool:
+    """End a running (or cancel-requested) sweep or pipeline with ``status`` and ``fields``; False when
+    it was no longer running (another agent, or a cancel, settled it first)."""
+    with session_scope() as s:
+        return jobs.transition(
+            session=s,
+            job_id=job_id,
+            from_statuses=(JobStatus.RUNNING, JobStatus.CANCEL_REQUESTED),
+            to_status=status,
+            end_time=utcnow(),
+            **fields,
+        )

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from backend.agent import parent_jobs
+from backend.agent.parent_jobs import ParentSnapshot
 from backend.db import session_scope
 from backend.db.models import Job, Workspace, utcnow
 from backend.errors import ConflictError, StudioError
@@ -126,14 +127,9 @@ class _Child:
 
 
 @dataclass
-class _Pipeline:
-    id: int
-    name: str
+class _Pipeline(ParentSnapshot):
     workspace_id: int
-    workspace: str
-    status: str
     plan: dict[str, Any]
-    state: dict[str, Any]
     experiment_name: str
     display_name: str
     mlflow_run_id: str | None
@@ -385,6 +381,7 @@ def _command(pipeline: _Pipeline, name: str, step_name: str, plan: dict, inputs:
     if pipeline.mlflow_run_id:
         spec["mlflow_tags"] = {"mlflow.parentRunId": pipeline.mlflow_run_id}
     tags = {**(plan.get("tags") or {}), "studio.pipeline": pipeline.name, "studio.step": step_name}
+    family = {**jobs.child_fields(pipeline), "tags": tags}
     # A deterministic step's key is kept even under force_rerun, so later runs can reuse this one; a
     # non-deterministic step is never reused, so its data is not hashed at all.
     key = pipelines.reuse_key(plan, inputs, pipeline.workspace) if plan.get("deterministic") else None
@@ -402,19 +399,9 @@ def _command(pipeline: _Pipeline, name: str, step_name: str, plan: dict, inputs:
 
     def row(s: Session, spec: dict, state: dict) -> Job:
         return jobs.insert_job(
-            session=s,
-            workspace_id=pipeline.workspace_id,
-            name=name,
-            type_="command",
-            spec=spec,
-            compute=plan["compute"],
-            display_name=plan["display_name"],
-            experiment_name=pipeline.experiment_name,
-            tags=tags,
-            parent_id=pipeline.id,
-            instance_count=plan.get("instance_count", 1),
-            state=state,
-        )
+            session=s, name=name, type_="command", spec=spec, compute=plan["compute"], state=state,
+            display_name=plan["display_name"], instance_count=plan.get("instance_count", 1), **family,
+        )  # fmt: skip
 
     if original is None:
         return (lambda s: (row(s, spec, {"reuse_key": key} if key else {}), {})), JobStatus.QUEUED
@@ -493,20 +480,12 @@ def _nested(pipeline: _Pipeline, name: str, step_name: str, plan: dict, inputs: 
     }
 
     def make(s: Session):
+        state = {"steps": {}, "skipped": {}, "errors": {}, "outputs": {}}
         row = jobs.insert_job(
-            session=s,
-            workspace_id=pipeline.workspace_id,
-            name=name,
-            type_="pipeline",
-            spec=sub_plan,
-            compute=sub_plan["settings"]["default_compute"],
-            display_name=plan["display_name"],
-            description=nested.get("description") or "",
-            experiment_name=pipeline.experiment_name,
-            tags=tags,
-            parent_id=pipeline.id,
-            state={"steps": {}, "skipped": {}, "errors": {}, "outputs": {}},
-        )
+            session=s, name=name, type_="pipeline", spec=sub_plan, state=state,
+            compute=sub_plan["settings"]["default_compute"], display_name=plan["display_name"],
+            description=nested.get("description") or "", **{**jobs.child_fields(pipeline), "tags": tags},
+        )  # fmt: skip
         return row, {}
 
     return make
@@ -531,14 +510,7 @@ def _finish(pipeline: _Pipeline, status: str, reason: str | None, state: dict | 
     parent_jobs.end_run(
         pipeline.mlflow_run_id, status
     )  # over HTTP: before the transaction that settles the row
-    fields: dict[str, Any] = {"end_time": utcnow(), "failure_reason": reason}
+    fields: dict[str, Any] = {"failure_reason": reason}
     if state is not None:
         fields["state"] = state
-    with session_scope() as s:
-        jobs.transition(
-            session=s,
-            job_id=pipeline.id,
-            from_statuses=(JobStatus.RUNNING, JobStatus.CANCEL_REQUESTED),
-            to_status=status,
-            **fields,
-        )
+    parent_jobs.settle(pipeline.id, status, **fields)

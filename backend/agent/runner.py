@@ -7,21 +7,29 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from backend import sandbox
 from backend.db import session_scope
 from backend.db.models import Job, Workspace, utcnow
 from backend.errors import StudioError
 from backend.services import jobs
-from backend.services.jobs import job_dir, transition
+from backend.services.jobs import job_dir, transition, wake_agent
 from backend.settings import get_settings
+from backend.specs.job import MODEL_TYPES
 from backend.statuses import BuildStatus, JobStatus
 from backend.storage import uris
 
 WRAPPER = Path(__file__).with_name("wrapper.py")
+_FILE_WORK = ThreadPoolExecutor(max_workers=4, thread_name_prefix="studio-agent-files")
+YIELD_TO_LAUNCHES_S = 1.0  # finalizing waits at most this long for jobs being launched meanwhile
+_launches = threading.Condition()
+_launching = [0]  # prepare calls in flight in this process
 LOG_TAIL_LINES = 20
 
 
@@ -69,7 +77,8 @@ def _filesystem(workspace: str, datastore: str):
         return get_filesystem(session=s, workspace=workspace, name=datastore)
 
 
-def _materialize_code(workspace: str, code: str | None, wd: Path) -> None:
+def materialize_code(workspace: str, code: str | None, wd: Path) -> None:
+    """A code snapshot (an azureml:// URI) as the folder ``wd``, fresh; an empty folder when there is none."""
     if wd.exists():
         shutil.rmtree(wd)
     if code is None:
@@ -130,7 +139,10 @@ def _environment_venv(env: dict[str, Any], folder: Path) -> Path:
 
     if not env.get("spec_hash"):
         system_log(folder, f"environment: {env.get('reason', 'the curated base environment')}")
-        python = base_environment.ensure(echo=lambda line: system_log(folder, f"base environment: {line}"))
+        recipe = base_environment.BENCHMARK if env.get("curated") == "benchmark" else base_environment.BASE
+        python = base_environment.ensure(
+            echo=lambda line: system_log(folder, f"{recipe.name} environment: {line}"), recipe=recipe
+        )
         return python.parent.parent
     system_log(folder, f"environment {env['reference']}: building or reusing venv {env['spec_hash']}")
     build = environment_builds.build_environment(
@@ -149,6 +161,7 @@ def _process_env(
     inputs: dict[str, str],
     input_uris: dict[str, str],
     outputs: dict[str, str],
+    literals: dict[str, str],
     run_id: str,
     experiment_id: str,
     tracking_uri: str,
@@ -174,10 +187,24 @@ def _process_env(
             "STUDIO_JOB_INPUTS": json.dumps({uri: inputs[name] for name, uri in input_uris.items()}),
         }
     )
+    env.update({f"AZURE_ML_INPUT_{k}": v for k, v in literals.items()})  # as in the cloud: literals too
     env.update({f"AZURE_ML_INPUT_{k}": v for k, v in inputs.items()})
     env.update({f"AZURE_ML_OUTPUT_{k}": v for k, v in outputs.items()})
     env.update(extra)
+    _bypass_proxy(env, tracking_uri)
     return env
+
+
+def _bypass_proxy(env: dict[str, str], tracking_uri: str) -> None:
+    """The tracking server is reached directly, never through a configured proxy; and a ``no_proxy``
+    that names its host spares ``requests`` (MLflow's client) from scanning the whole environment for
+    proxy settings on every call."""
+    host = urlsplit(tracking_uri).hostname
+    if not host:
+        return
+    for key in ("no_proxy", "NO_PROXY"):
+        names = [n for n in env.get(key, "").split(",") if n.strip()]
+        env[key] = ",".join([*names, host] if host not in names else names)
 
 
 def prepare(job_id: int) -> subprocess.Popen | None:
@@ -188,6 +215,8 @@ def prepare(job_id: int) -> subprocess.Popen | None:
     folder = job_dir(workspace, row.name)
     folder.mkdir(parents=True, exist_ok=True)
     outcome: tuple[JobStatus, str] | None = (JobStatus.FAILED, "preparing failed: it ended unexpectedly")
+    with _launches:
+        _launching[0] += 1
     try:
         proc = _prepare_and_start(job_id, row, workspace, folder)
         if proc is not None:
@@ -206,8 +235,18 @@ def prepare(job_id: int) -> subprocess.Popen | None:
         outcome = (JobStatus.FAILED, f"preparing failed: {reason}")
         return None
     finally:
+        with _launches:
+            _launching[0] -= 1
+            _launches.notify_all()
         if outcome is not None:
             _settle_unstarted(job_id, folder, *outcome)
+
+
+def _after_launches() -> None:
+    """Finalizing (uploads, the MLflow run) yields to jobs being launched: a sweep's next trial waits for
+    its launch, nobody waits for a finished job's artifacts. Never longer than ``YIELD_TO_LAUNCHES_S``."""
+    with _launches:
+        _launches.wait_for(lambda: _launching[0] == 0, timeout=YIELD_TO_LAUNCHES_S)
 
 
 def _settle_unstarted(job_id: int, folder: Path, status: JobStatus, reason: str) -> None:
@@ -242,18 +281,65 @@ def _fresh_layer(folder: Path, venv: Path) -> Path:
     return layer
 
 
-def _prepare_and_start(job_id: int, row: Job, workspace: str, folder: Path) -> subprocess.Popen | None:
+def _secrets(workspace: str, wanted: dict[str, str]) -> dict[str, str]:
+    """The job's secret variables, decrypted now (its row keeps only which secret each one is)."""
+    from backend.services import connections, endpoint_access
+
+    found = {}
+    for variable, source in wanted.items():
+        kind, _, name = source.partition(":")
+        with session_scope() as s:
+            if kind == "connection":
+                value = connections.connection_secret(session=s, workspace=workspace, name=name)
+            elif kind == "endpoint":
+                value = endpoint_access.get_keys(session=s, workspace=workspace, name=name).primaryKey
+            else:
+                raise StudioError(
+                    f"secret {variable}: {source!r} is not connection:<name> or endpoint:<name>"
+                )
+        if value is not None:
+            found[variable] = value
+    return found
+
+
+def _write_secrets(folder: Path, secrets: dict[str, str]) -> None:
+    """Secret variables go to ``secret_env.json`` (owner-only), which the wrapper reads and deletes before
+    it starts the command: ``launch.json`` and the job's row never hold them."""
+    path = folder / "secret_env.json"
+    path.unlink(missing_ok=True)
+    if secrets:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(secrets, fh)
+
+
+def _create_run(job_id: int, row: Job, workspace: str) -> tuple[str, str]:
+    """The job's MLflow run, recorded on its row at once, then its params: (run id, experiment id)."""
     from backend.agent import tracking
 
     spec = row.spec
-    system_log(folder, f"preparing job {row.name} on compute {row.compute}")
-    system_log(folder, f"isolation: {sandbox.status().detail}")
-    wd = folder / "wd"
-    _materialize_code(workspace, spec.get("code"), wd)
-    for sub in ("outputs", "logs"):  # the cloud's convention: both exist before the command starts
-        (wd / sub).mkdir(exist_ok=True)
-    (folder / "home").mkdir(exist_ok=True)
-    venv = _environment_venv(spec.get("environment") or {}, folder)
+    tags = {
+        "studio.job": row.name,
+        "studio.workspace": workspace,
+        "mlflow.user": "studio",
+        **{k: str(v) for k, v in (row.tags or {}).items()},
+        **(spec.get("mlflow_tags") or {}),
+    }
+    run_id, experiment_id = tracking.create_run(
+        experiment=row.experiment_name, run_name=row.display_name or row.name, tags=tags
+    )
+    with session_scope() as s:
+        job = s.get(Job, job_id)
+        job.mlflow_run_id, job.mlflow_experiment_id = run_id, experiment_id
+    if spec.get("params"):
+        tracking.log_params(run_id, spec["params"])
+    return run_id, experiment_id
+
+
+def _ready_files(job_id: int, row: Job, workspace: str, folder: Path, venv: Path):
+    """The job's layer, its inputs and outputs: (layer, expression values, input paths, input URIs,
+    output paths)."""
+    spec = row.spec
     layer = _fresh_layer(folder, venv)
     _check_not_canceled(job_id)
     values: dict[str, str | None] = {}
@@ -276,26 +362,36 @@ def _prepare_and_start(job_id: int, row: Job, workspace: str, folder: Path) -> s
     values.update(
         {f"search_space.{k}": _literal_text(v) for k, v in (spec.get("search_space") or {}).items()}
     )
+    return layer, values, input_paths, input_uris, output_paths
+
+
+def _prepare_and_start(job_id: int, row: Job, workspace: str, folder: Path) -> subprocess.Popen | None:
+    from backend.agent import tracking
+
+    spec = row.spec
+    system_log(folder, f"preparing job {row.name} on compute {row.compute}")
+    system_log(folder, f"isolation: {sandbox.status().detail}")
+    wd = folder / "wd"
+    materialize_code(workspace, spec.get("code"), wd)
+    for sub in ("outputs", "logs"):  # the cloud's convention: both exist before the command starts
+        (wd / sub).mkdir(exist_ok=True)
+    (folder / "home").mkdir(exist_ok=True)
+    venv = _environment_venv(spec.get("environment") or {}, folder)
+    # The layer and the inputs are readied (in a helper thread) while this thread makes the job's MLflow
+    # run and logs its params over HTTP (on this thread's kept-alive connection, as before).
+    files = _FILE_WORK.submit(_ready_files, job_id, row, workspace, folder, venv)
+    try:
+        run_id, experiment_id = (
+            (row.mlflow_run_id, row.mlflow_experiment_id)
+            if row.mlflow_run_id
+            else _create_run(job_id, row, workspace)
+        )
+    finally:
+        wait([files])  # never settle the job while its files are still being made
+    layer, values, input_paths, input_uris, output_paths = files.result()
     from backend.specs.job import render_command
 
     command = render_command(spec["command"], values)
-    run_id, experiment_id = row.mlflow_run_id, row.mlflow_experiment_id
-    if not run_id:
-        tags = {
-            "studio.job": row.name,
-            "studio.workspace": workspace,
-            "mlflow.user": "studio",
-            **{k: str(v) for k, v in (row.tags or {}).items()},
-            **(spec.get("mlflow_tags") or {}),
-        }
-        run_id, experiment_id = tracking.create_run(
-            experiment=row.experiment_name, run_name=row.display_name or row.name, tags=tags
-        )
-        with session_scope() as s:
-            job = s.get(Job, job_id)
-            job.mlflow_run_id, job.mlflow_experiment_id = run_id, experiment_id
-        if spec.get("params"):
-            tracking.log_params(run_id, spec["params"])
     _check_not_canceled(job_id)
     env = _process_env(
         row,
@@ -305,11 +401,17 @@ def _prepare_and_start(job_id: int, row: Job, workspace: str, folder: Path) -> s
         input_paths,
         input_uris,
         output_paths,
+        {
+            k.removeprefix("inputs."): v
+            for k, v in values.items()
+            if k.startswith("inputs.") and v is not None and k.removeprefix("inputs.") not in input_paths
+        },
         run_id,
         experiment_id,
         tracking.tracking_uri(),
         spec.get("environment_variables") or {},
     )
+    _write_secrets(folder, _secrets(workspace, spec.get("secrets") or {}))
     argv = sandbox.wrap(
         [shutil.which("bash") or "/bin/sh", "-c", command],
         writable=[folder, *output_paths.values()],
@@ -405,7 +507,7 @@ def _end_mlflow_run(job_id: int, status: str, folder: Path | None = None) -> Non
 def settle_canceled(job_id: int, reason: str = "canceled by the user") -> None:
     row, _ = _load(job_id)
     with session_scope() as s:
-        transition(
+        settled = transition(
             session=s,
             job_id=job_id,
             from_statuses=(
@@ -418,6 +520,8 @@ def settle_canceled(job_id: int, reason: str = "canceled by the user") -> None:
             end_time=utcnow(),
             failure_reason=row.failure_reason or reason,
         )
+    if settled:  # its slot goes to the next job while its MLflow run and artifacts are still written
+        wake_agent()
     if _load(job_id)[0].status == JobStatus.CANCELED:
         _end_mlflow_run(job_id, JobStatus.CANCELED)
 
@@ -426,12 +530,13 @@ def _register_outputs(workspace: str, row: Job, folder: Path) -> list[str]:
     from backend.services import data_assets
 
     registered = []
-    for name, out in (row.spec.get("outputs") or {}).items():
-        ref = uris.parse_reference(out["uri"])
-        local = folder / "outputs" / name
-        store = _filesystem(workspace, ref.datastore)
-        if local.exists():  # upload mode, or a remote datastore
-            store.put(local / Path(ref.path).name if out["type"] == "uri_file" else local, ref.path)
+    outputs = row.spec.get("outputs") or {}
+    for name, out in outputs.items():  # every output uploaded before any is registered: all or none
+        _upload_output(workspace, name, out, folder / "outputs" / name)
+    for name, out in outputs.items():
+        if out.get("asset_name") and out["type"] in MODEL_TYPES:
+            registered.append(_register_model_output(workspace, row, name, out))
+            continue
         if not out.get("asset_name") or out["type"] not in ("uri_file", "uri_folder", "mltable"):
             continue
         with session_scope() as s:
@@ -452,28 +557,96 @@ def _register_outputs(workspace: str, row: Job, folder: Path) -> list[str]:
     return registered
 
 
-def finalize(job_id: int) -> None:
-    """Upload outputs and artifacts, register named outputs, settle the status (Finalizing → end)."""
+def _upload_output(workspace: str, name: str, out: dict[str, Any], local: Path) -> None:
+    """Copy an output written locally (upload mode, or a remote datastore) to where it goes; a full disk or
+    a datastore that cannot be reached is one line naming the output and the datastore."""
+    from backend.errors import StudioError
+
+    if not local.exists():
+        return
+    ref = uris.parse_reference(out["uri"])
+    try:
+        store = _filesystem(workspace, ref.datastore)
+        store.put(local / Path(ref.path).name if out["type"] == "uri_file" else local, ref.path)
+    except OSError as exc:
+        raise RuntimeError(
+            f"output {name!r}: cannot write to datastore {ref.datastore!r}: {exc.strerror or exc}"
+            + (f" ({exc.filename})" if getattr(exc, "filename", None) else "")
+        ) from None
+    except StudioError as exc:
+        raise RuntimeError(
+            f"output {name!r}: datastore {ref.datastore!r} unreachable: {exc}".replace(
+                f": datastore {ref.datastore!r}: ", ": ", 1
+            )
+        ) from None
+
+
+def _record_insights(workspace: str, row: Job) -> list[str]:
+    """A pipeline's RAI gather step wrote a dashboard: record it as insights (see services/rai.py)."""
+    from backend.services import rai
+
+    if "python -m rai component" not in (row.spec.get("command") or ""):
+        return []
+    recorded = []
+    for name, out in (row.spec.get("outputs") or {}).items():
+        with session_scope() as s:
+            found = rai.record_job_output(
+                session=s, workspace=workspace, job=row.name, output=name, uri=out["uri"]
+            )
+        if found:
+            recorded.append(f"Responsible AI insights {found}")
+    return recorded
+
+
+def _register_model_output(workspace: str, row: Job, name: str, out: dict[str, Any]) -> str:
+    """A named output of a model type becomes a version in MLflow's model registry (linked to the run)."""
+    from backend.services import models
+
+    with session_scope() as s:
+        model = models.register_job_output(
+            session=s,
+            workspace=workspace,
+            job=row.name,
+            output=name,
+            name=out["asset_name"],
+            version=out.get("asset_version"),
+            type=out["type"],
+        )
+    return f"model {model.name}:{model.version}"
+
+
+def begin_finalizing(job_id: int, code: int | None) -> bool:
+    """Running -> Finalizing (the command has exited with ``code``); True when this call did it. The agent
+    does it in its pass, so the same pass already gives the job's compute (a sweep's slot) to the next."""
+    with session_scope() as s:
+        return transition(
+            session=s,
+            job_id=job_id,
+            from_statuses=(JobStatus.RUNNING,),
+            to_status=JobStatus.FINALIZING,
+            exit_code=code,
+        )
+
+
+def finalize(job_id: int, begun: bool = False) -> None:
+    """Upload outputs and artifacts, register named outputs, settle the status (Finalizing → end).
+    ``begun``: the caller moved the job to Finalizing already (``begin_finalizing``)."""
     from backend.agent import tracking
 
     row, workspace = _load(job_id)
     folder = job_dir(workspace, row.name)
     ended = read_exit(folder)
     code, ended_at = ended if ended else (None, utcnow())
-    with session_scope() as s:
-        if not transition(
-            session=s,
-            job_id=job_id,
-            from_statuses=(JobStatus.RUNNING,),
-            to_status=JobStatus.FINALIZING,
-            exit_code=code,
-        ):
+    if not begun:
+        if not begin_finalizing(job_id, code):
             return
+        wake_agent()  # its compute is free: the next job need not wait for this one's artifacts
+    _after_launches()
     status, reason = JobStatus.FAILED, "finalizing failed: it ended unexpectedly"
     try:
         status, reason = JobStatus.COMPLETED, None
         if code == 0:
-            registered = _register_outputs(workspace, row, folder)
+            registered = _register_outputs(workspace, row, folder) + _record_insights(workspace, row)
             if registered:
                 system_log(folder, f"registered outputs: {', '.join(registered)}")
         else:

@@ -9,6 +9,13 @@ Each pass reads in one short transaction, does its slow work (MLflow over HTTP, 
 nothing, and writes what changed in another short transaction; a pass with nothing to do writes
 nothing. So a sweep whose trials wait for compute costs a read per pass, and never holds the
 database's write lock while it waits on the network.
+
+What a trial costs beyond its own run time is kept off the path between trials: a trial stops holding
+one of ``max_concurrent_trials`` as soon as its process has exited (Finalizing: its outputs and MLflow
+run are still being written, and the next trial starts meanwhile), and a trial the policy stops is
+signalled in the pass that decided it (SIGTERM to its process group; the wrapper reports the exit and
+wakes the agent), so stopping a trial costs about what a trial's normal end does. While a policy
+watches running trials, the agent comes back every ``POLICY_POLL_S`` to read their metrics.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from backend.agent import parent_jobs
+from backend.agent.parent_jobs import ParentSnapshot
 from backend.db import session_scope
 from backend.db.models import Job, Workspace, utcnow
 from backend.services import jobs, sweeps
@@ -33,7 +41,8 @@ from backend.sweep.samplers import Finished, make_sampler
 from backend.sweep.space import parse_space
 
 log = logging.getLogger("studio.agent.sweep")
-METRIC_POLL_S = 1.0  # how often running trials' metrics are read from MLflow
+METRIC_POLL_S = 1.0  # how often running trials' metrics are read from MLflow (for the sweep's view)
+POLICY_POLL_S = 0.5  # ... when an early-termination policy decides on them (the agent passes this often)
 TRIALS_PER_PASS = 32  # at most this many trials are queued in one pass (one short transaction)
 _last_poll: dict[int, float] = {}
 
@@ -47,16 +56,12 @@ class _Trial:
     status: str
     run_id: str | None
     cancel_requested: bool
+    wrapper_pid: int | None = None
 
 
-@dataclass(frozen=True)
-class _Sweep:
-    id: int
-    name: str
-    workspace: str
-    status: str
+@dataclass
+class _Sweep(ParentSnapshot):
     spec: dict[str, Any]
-    state: dict[str, Any]
     start_time: datetime | None
     trials: list[_Trial]
 
@@ -70,7 +75,7 @@ def step(agent) -> None:
         ids = [r.id for r in sweeps.running_sweeps(s)]
     for sweep_id in ids:
         try:
-            _advance(sweep_id)
+            _advance(sweep_id, agent)
         except Exception:
             log.exception("sweep step failed", extra={"job": sweep_id})
 
@@ -88,7 +93,8 @@ def _read(sweep_id: int) -> _Sweep:
             state=copy.deepcopy(dict(row.state or {})),
             start_time=row.start_time,
             trials=[
-                _Trial(c.id, c.name, c.status, c.mlflow_run_id, bool(c.cancel_requested)) for c in children
+                _Trial(c.id, c.name, c.status, c.mlflow_run_id, bool(c.cancel_requested), c.wrapper_pid)
+                for c in children
             ],
         )
 
@@ -99,11 +105,30 @@ def _metric_history(run_id: str, metric: str) -> list[float]:
     return tracking.metric_history(run_id, metric)
 
 
-def _advance(sweep_id: int) -> None:
+def _holds_slot(trial: _Trial, algorithm: str) -> bool:
+    """Whether a trial still counts against ``max_concurrent_trials``: until its process has exited. A
+    bayesian sweep learns from finished trials, so there a trial holds its slot until it has settled."""
+    return trial.status != JobStatus.FINALIZING or algorithm == "bayesian"
+
+
+def _has_room(sweep: _Sweep, state: dict) -> bool:
+    """Whether this pass will queue a trial (a slot is free and the sweep has trials to go)."""
+    limits = sweep.spec["limits"]
+    holding = [t for t in sweep.active if _holds_slot(t, sweep.spec["algorithm"])]
+    return (
+        not state.get("stopped")
+        and not state.get("exhausted")
+        and len(holding) < limits["max_concurrent_trials"]
+        and len(state.get("trials", [])) < limits["max_total_trials"]
+    )
+
+
+def _advance(sweep_id: int, agent=None) -> None:
     sweep = _read(sweep_id)
     if sweep.status == JobStatus.QUEUED:
-        _start(sweep)
-        return
+        if not _start(sweep):
+            return
+        sweep = _read(sweep_id)  # Running now: its first trials are queued in this same pass
     if sweep.status == JobStatus.CANCEL_REQUESTED:
         with session_scope() as s:
             for trial in sweep.active:
@@ -114,7 +139,14 @@ def _advance(sweep_id: int) -> None:
 
     state = copy.deepcopy(sweep.state)
     spec, limits = sweep.spec, sweep.spec["limits"]
-    _read_curves(state, sweep.trials, spec["objective"]["primary_metric"], sweep.id)  # HTTP, no session
+    policy = bool(spec.get("early_termination"))
+    every = POLICY_POLL_S if policy else METRIC_POLL_S
+    if policy or spec["algorithm"] == "bayesian" or not _has_room(sweep, state):
+        _read_curves(state, sweep.trials, spec["objective"]["primary_metric"], sweep.id, every)  # HTTP
+    # else the curves decide nothing: fill the free slot first, read them on the next pass (the launch
+    # wakes the agent)
+    if policy and any(t.status == JobStatus.RUNNING for t in sweep.trials):
+        _pass_within(agent, every)
     decisions = _decide(sweep, state)
     timed_out = (
         limits.get("timeout")
@@ -125,7 +157,7 @@ def _advance(sweep_id: int) -> None:
     if timed_out:
         state["stopped"] = f"the sweep reached its timeout ({limits['timeout']} s)"
     canceling = {d["trial"] for d in decisions} | ({t.name for t in sweep.active} if timed_out else set())
-    running = len([t for t in sweep.active if t.name not in canceling])
+    running = len([t for t in sweep.active if t.name not in canceling and _holds_slot(t, spec["algorithm"])])
     new_trials = [] if state.get("stopped") else _sample(sweep, state, running)
 
     if decisions or timed_out or new_trials or state != sweep.state:
@@ -144,6 +176,7 @@ def _advance(sweep_id: int) -> None:
                 state.setdefault("trials", []).append({"name": child.name, "index": index, "params": params})
             row.state = state
             s.add(row)
+        _stop_now(agent, [t for t in sweep.active if t.name in canceling])  # committed: signal them now
 
     # Settle once every trial has ended and no more will start (a pass that just canceled or queued
     # trials waits for the next one, which sees them end).
@@ -166,7 +199,7 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _start(sweep: _Sweep) -> None:
+def _start(sweep: _Sweep) -> bool:
     """Create the sweep's MLflow run (no transaction open while MLflow answers), then mark it Running."""
     with session_scope() as s:
         row = s.get(Job, sweep.id)
@@ -177,15 +210,31 @@ def _start(sweep: _Sweep) -> None:
             **{k: str(v) for k, v in (row.tags or {}).items()},
         }
         experiment, run_name = row.experiment_name, row.display_name or row.name
-    parent_jobs.start(sweep.id, experiment=experiment, run_name=run_name, tags=tags)
+    return parent_jobs.start(sweep.id, experiment=experiment, run_name=run_name, tags=tags)
 
 
-def _read_curves(state: dict, trials: list[_Trial], metric: str, sweep_id: int) -> None:
+def _pass_within(agent, seconds: float) -> None:
+    """Ask the agent for its next pass within ``seconds`` (an agent without the means ignores it)."""
+    if hasattr(agent, "pass_within"):
+        agent.pass_within(seconds)
+
+
+def _stop_now(agent, trials: list[_Trial]) -> None:
+    """Signal canceled trials' process groups at once (the agent's next pass does it otherwise)."""
+    if hasattr(agent, "stop_process"):
+        for trial in trials:
+            if trial.wrapper_pid and trial.status == JobStatus.RUNNING:
+                agent.stop_process(trial.id, trial.wrapper_pid)
+
+
+def _read_curves(
+    state: dict, trials: list[_Trial], metric: str, sweep_id: int, every: float = METRIC_POLL_S
+) -> None:
     """Primary-metric values per trial; finished trials are read once more after they end, then kept."""
     curves = state.setdefault("curves", {})
     final = state.setdefault("final", [])
     now = time.monotonic()
-    poll_running = now - _last_poll.get(sweep_id, 0) >= METRIC_POLL_S
+    poll_running = now - _last_poll.get(sweep_id, 0) >= every * 0.9  # a pass may come a little early
     if poll_running:
         _last_poll[sweep_id] = now
     for trial in trials:
@@ -315,13 +364,6 @@ def _finish(sweep: _Sweep, status: JobStatus, note: str | None) -> None:
             tracking.end_run(run_id, status)
         except Exception as exc:
             log.warning("cannot update the sweep's MLflow run: %s", exc)
-    with session_scope() as s:
-        jobs.transition(
-            session=s,
-            job_id=sweep.id,
-            from_statuses=(JobStatus.RUNNING, JobStatus.CANCEL_REQUESTED),
-            to_status=status,
-            end_time=utcnow(),
-            state=state,
-            failure_reason=note if status != JobStatus.COMPLETED else None,
-        )
+    parent_jobs.settle(
+        sweep.id, status, state=state, failure_reason=note if status != JobStatus.COMPLETED else None
+    )

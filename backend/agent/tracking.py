@@ -43,7 +43,7 @@ def tracking_uri() -> str:
 def _client(uri: str):
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient(tracking_uri=uri)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)  # never the process's global registry URI
 
 
 def client():
@@ -71,9 +71,16 @@ def _call(method: str, endpoint: str, **kwargs: Any) -> dict[str, Any]:
     rest = _rest()
     assert rest is not None
     session, base = rest
-    response = session.request(
-        method, f"{base}/api/2.0/mlflow/{endpoint}", timeout=REQUEST_TIMEOUT_S, **kwargs
-    )
+    import requests
+
+    url = f"{base}/api/2.0/mlflow/{endpoint}"
+    try:
+        response = session.request(method, url, timeout=REQUEST_TIMEOUT_S, **kwargs)
+    except requests.ConnectionError:
+        # A kept-alive connection the server closed as it was reused ("connection reset by peer"): once
+        # more on a fresh one. (A run created twice would be an orphan; a job failed for it is worse.)
+        session.close()
+        response = session.request(method, url, timeout=REQUEST_TIMEOUT_S, **kwargs)
     if response.ok:
         return response.json() if response.content else {}
     try:
@@ -133,19 +140,9 @@ def _experiment_id(name: str) -> str:
 
 
 def _experiment_id_by_client(name: str) -> str:
-    mlflow_client = client()
-    found = mlflow_client.get_experiment_by_name(name)
-    if found is not None:
-        if found.lifecycle_stage == "deleted":
-            mlflow_client.restore_experiment(found.experiment_id)
-        return found.experiment_id
-    try:
-        return mlflow_client.create_experiment(name)
-    except Exception:
-        again = mlflow_client.get_experiment_by_name(name)
-        if again is None:
-            raise
-        return again.experiment_id
+    from backend.services.runs import experiment_id
+
+    return experiment_id(client(), name)
 
 
 def _now_ms() -> int:

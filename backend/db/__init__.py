@@ -7,12 +7,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+)
 from sqlmodel import Session, create_engine
 
-from backend.errors import UnavailableError
+from backend.errors import ConflictError, UnavailableError
 from backend.settings import get_settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -103,16 +109,78 @@ def dispose_engines() -> None:
 
 
 def migrate(engine: Engine | None = None) -> None:
-    """Apply every Alembic migration that the database lacks."""
+    """Apply every Alembic migration that the database lacks (one process at a time per database)."""
     from alembic import command
     from alembic.config import Config
 
     engine = engine or get_engine()
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as conn:
+    with _migration_lock(engine), engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # held until this transaction ends
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(current_schema()), 14)"))
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """On SQLite, an exclusive lock on a file beside the database while migrating: processes that
+    start together on a new database migrate it once, one after the other, without a busy error."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    import fcntl
+    import os
+
+    lock = Path(f"{database}.migrate-lock")
+    private_file(lock)
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def script_heads() -> frozenset[str]:
+    """The head revisions of the migration scripts, read from their files without importing Alembic."""
+    global _heads
+    if _heads is None:
+        import ast
+        import re
+
+        revisions: set[str] = set()
+        parents: set[str] = set()
+        for script in (MIGRATIONS_DIR / "versions").glob("*.py"):
+            source = script.read_text()
+            found = re.search(r"^revision\b[^=\n]*=\s*(.+)$", source, re.MULTILINE)
+            down = re.search(r"^down_revision\b[^=\n]*=\s*(.+)$", source, re.MULTILINE)
+            if not found:
+                continue
+            revisions.add(ast.literal_eval(found.group(1).strip()))
+            down_value = ast.literal_eval(down.group(1).strip()) if down else None
+            if isinstance(down_value, str):
+                parents.add(down_value)
+            elif down_value:
+                parents.update(down_value)
+        _heads = frozenset(revisions - parents)
+    return _heads
+
+
+_heads: frozenset[str] | None = None
+
+
+def database_revisions(conn: Connection) -> frozenset[str] | None:
+    """The revisions the database is stamped with (None when it has no ``alembic_version`` table)."""
+    try:
+        rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except (OperationalError, ProgrammingError):
+        conn.rollback()
+        return None
+    conn.rollback()
+    return frozenset(rows)
 
 
 _seeds: list[Callable[[Session], None]] = []
@@ -126,7 +194,8 @@ def register_seed(seed: Callable[[Session], None]) -> None:
 
 
 def ensure_schema() -> None:
-    """Migrate once per process, then run the registered seeds."""
+    """Make sure the schema is at the scripts' head, once per process, then run the registered seeds.
+    A database already at the head costs one query: Alembic is imported only to upgrade one."""
     settings = get_settings()
     key = f"{settings.resolved_database_url}|{settings.database_schema}"
     if key in _schema_ready:
@@ -138,18 +207,34 @@ def ensure_schema() -> None:
         try:
             with engine.connect() as conn:  # fail fast and clearly when the server is unreachable
                 conn.execute(text("SELECT 1"))
+                conn.rollback()
+                current = database_revisions(conn)
         except (OperationalError, InterfaceError, ArgumentError) as exc:
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             raise UnavailableError(
                 f"cannot reach the database at {redact_url(settings.resolved_database_url)} "
                 f"(STUDIO_DATABASE_URL): {reason}"
             ) from None
-        migrate(engine)
+        if current != script_heads():
+            migrate(engine)
         for seed in _seeds:
-            with Session(engine, expire_on_commit=False) as session:
+            _run_seed(engine, seed)
+        _schema_ready.add(key)
+
+
+def _run_seed(engine: Engine, seed: Callable[[Session], None]) -> None:
+    """Run ``seed`` in a unit of work; once more when another process, starting at the same moment,
+    created the same rows first (its insert wins, this one finds them the second time)."""
+    for attempt in (1, 2):
+        with Session(engine, expire_on_commit=False) as session:
+            try:
                 seed(session)
                 session.commit()
-        _schema_ready.add(key)
+                return
+            except (IntegrityError, ConflictError):
+                session.rollback()
+                if attempt == 2:
+                    raise
 
 
 def _is_busy(exc: OperationalError) -> bool:

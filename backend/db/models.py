@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -134,7 +134,12 @@ class Compute(SQLModel, table=True):
 class Job(SQLModel, table=True):
     """A command, sweep or pipeline job. Children (trials, steps) point at their parent."""
 
-    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "name"),
+        # The paged Jobs list (migration 0009): newest first, or by status (and its GROUP BY counts).
+        Index("ix_job_listing", "workspace_id", "archived", "parent_id", "created_at", "id"),
+        Index("ix_job_listing_status", "workspace_id", "archived", "parent_id", "status", "created_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
@@ -199,4 +204,147 @@ class Component(SQLModel, table=True):
     is_deterministic: bool = True
     anonymous: bool = False
     archived: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class OnlineEndpoint(SQLModel, table=True):
+    """An online endpoint. Its name is unique in the studio (not only in its workspace): the scoring URL
+    ``/endpoints/<name>/score`` carries no workspace, as a cloud region's endpoint names do not."""
+
+    __tablename__ = "online_endpoint"
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=64, unique=True, index=True)
+    kind: str = Field(default="managed", max_length=32)  # managed | kubernetes
+    auth_mode: str = Field(default="key", max_length=32)  # key | aml_token
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    tags: dict[str, str] = _json_dict()
+    traffic: dict[str, int] = _json_dict()
+    mirror_traffic: dict[str, int] = _json_dict()
+    compute: str | None = Field(default=None, max_length=255)  # kubernetes: the attached cluster
+    # Cloud fields recorded as given (identity, public_network_access, properties, location).
+    details: dict[str, Any] = _json_dict()
+    # Fernet tokens of the two keys; decrypted only by ``get_keys``.
+    primary_key: str = Field(sa_column=Column(Text, nullable=False))
+    secondary_key: str = Field(sa_column=Column(Text, nullable=False))
+    provisioning_state: str = Field(default="Creating", max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class OnlineDeployment(SQLModel, table=True):
+    """A deployment of an online endpoint: ``instance_count`` scoring processes of one model."""
+
+    __tablename__ = "online_deployment"
+    __table_args__ = (UniqueConstraint("endpoint_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    endpoint_id: int = Field(foreign_key="online_endpoint.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=64)
+    kind: str = Field(default="managed", max_length=32)  # managed | kubernetes
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    tags: dict[str, str] = _json_dict()
+    # The model as given (``azureml:name:version``), or an inline one's uploaded path (``azureml://...``).
+    model: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    model_type: str | None = Field(default=None, max_length=32)  # an inline model's type, when given
+    code_uri: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # the code snapshot
+    scoring_script: str | None = Field(default=None, max_length=1024)
+    # {"reference", "python", "spec_hash", "reason"}: the environment resolved as a job's is.
+    environment: dict[str, Any] = _json_dict()
+    instance_type: str | None = Field(default=None, max_length=128)
+    instance_count: int = 1
+    request_settings: dict[str, int] = _json_dict()
+    environment_variables: dict[str, str] = _json_dict()
+    # The validated spec with local paths replaced by their uploads (probes, scale settings, ...).
+    spec: dict[str, Any] = _json_dict()
+    provisioning_state: str = Field(default="Creating", max_length=32)
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Bumped on every update: the supervisor replaces processes whose generation is older.
+    generation: int = 1
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class RaiInsight(SQLModel, table=True):
+    """A Responsible AI analysis of one model version on data: insights (the dashboard) or a mitigation.
+    Its numbers live in the artifact its job wrote (``artifact``, a datastore URI); the row links them to
+    the model version, the data and the job, and keeps the cohorts people saved for it."""
+
+    __tablename__ = "rai_insight"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=255)
+    kind: str = Field(default="insights", max_length=32)  # insights | mitigation
+    title: str = Field(default="", max_length=255)
+    model_name: str = Field(max_length=255, index=True)
+    model_version: str = Field(max_length=64)
+    test_data: str = Field(sa_column=Column(Text, nullable=False))  # name:version or a URI
+    train_data: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    task_type: str = Field(default="classification", max_length=32)
+    target_column: str = Field(max_length=255)
+    config: dict[str, Any] = _json_dict()  # what was asked: features, parts and their settings
+    job_name: str = Field(max_length=255, index=True)
+    artifact: str = Field(sa_column=Column(Text, nullable=False))  # the job output holding the files
+    cohorts: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ModelReview(SQLModel, table=True):
+    """A Responsible AI review of a model version: who decided what, when, and on which insights."""
+
+    __tablename__ = "model_review"
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    model_name: str = Field(max_length=255, index=True)
+    model_version: str = Field(max_length=64)
+    reviewer: str = Field(max_length=255)
+    decision: str = Field(max_length=32)  # approved | approved_with_conditions | rejected | needs_work
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    insight: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Connection(SQLModel, table=True):
+    """A language model benchmarks call: a local GGUF (llama_cpp), an OpenAI-style API, or a Studio online
+    endpoint. Not versioned: like the cloud's workspace connections, a name is updated in place."""
+
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=255)
+    type: str = Field(max_length=32)  # llama_cpp | openai | online_endpoint
+    target: str = Field(sa_column=Column(Text, nullable=False))  # URL, endpoint name, GGUF path or package
+    model: str | None = Field(default=None, max_length=255)
+    # Fernet token of the API key; read only through services.connections.connection_secret.
+    api_key: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    price_per_1k_input_tokens: float = 0.0
+    price_per_1k_output_tokens: float = 0.0
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    tags: dict[str, str] = _json_dict()
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class BenchmarkRun(SQLModel, table=True):
+    """A model benchmark: which models, which dataset, the job that runs it and where its results are."""
+
+    __tablename__ = "benchmark_run"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=255)
+    kind: str = Field(default="llm", max_length=32)  # llm | tabular
+    dataset: str = Field(sa_column=Column(Text, nullable=False))  # name:version
+    models: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    judge: str | None = Field(default=None, max_length=255)
+    metrics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    config: dict[str, Any] = _json_dict()  # what the job was given (no secrets)
+    job_name: str = Field(max_length=255, index=True)
+    artifact: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)

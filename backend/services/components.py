@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 
 from backend.db.models import Component
 from backend.errors import ConflictError, NotFoundError, ValidationError
+from backend.services import rai_components
 from backend.services.assets import check_version, next_version, set_archived, version_sort_key
 from backend.services.lookup import get_workspace_row
 from backend.specs import apply_overrides, parse_spec, read_yaml
@@ -125,8 +126,9 @@ def _snapshot(
         digest = content_hash(snap)
         store = get_filesystem(session=session, workspace=workspace, name="workspaceartifactstore")
         dest = f"LocalUpload/{digest}/code"
-        if not store.exists(dest):
-            store.put(snap, dest)
+        from backend.services.uploads import put_once
+
+        put_once(session, store, snap, dest)
         return uris.DatastorePath("workspaceartifactstore", dest).uri, digest
 
 
@@ -155,6 +157,13 @@ def register_component(
         if not anonymous:
             raise ValidationError("name: a component needs a name")
         spec = spec.model_copy(update={"name": ANONYMOUS_NAME})  # as the cloud names unnamed components
+    if isinstance(spec.environment, str):  # a named one must exist (an inline one is built when used)
+        from backend.services.environments import resolve_environment
+
+        try:
+            resolve_environment(session=session, workspace=workspace, reference=spec.environment)
+        except ValidationError as exc:
+            raise ValidationError(f"field 'environment': {exc}") from None
     code_uri, code_hash = _snapshot(session, workspace, spec, base_dir)
     body = spec.model_dump(mode="json", exclude={"schema_"}, exclude_none=True)
     body["code"] = code_uri
@@ -275,14 +284,27 @@ def list_component_versions(*, session: Session, workspace: str, name: str) -> l
     return [_public(r) for r in reversed(rows)]
 
 
-def archive_component(
-    *, session: Session, workspace: str, name: str, version: str | None = None, archived: bool = True
+def _set_archived(
+    session: Session, workspace: str, name: str, version: str | None, archived: bool
 ) -> list[str]:
     ws = get_workspace_row(session=session, name=workspace)
     rows = [r for r in _rows(session, ws.id, name) if version is None or r.version == version]
     if not rows:
         raise NotFoundError(f"component {name}{':' + version if version else ''} does not exist")
     return set_archived(session, rows, archived)
+
+
+def archive_component(
+    *, session: Session, workspace: str, name: str, version: str | None = None
+) -> list[str]:
+    """Archive one version, or every version when none is given; returns the versions archived."""
+    return _set_archived(session, workspace, name, version, True)
+
+
+def restore_component(
+    *, session: Session, workspace: str, name: str, version: str | None = None
+) -> list[str]:
+    return _set_archived(session, workspace, name, version, False)
 
 
 def load_for_use(
@@ -299,6 +321,15 @@ def load_for_use(
             session=session, workspace=workspace, spec=spec, base_dir=base_dir or Path.cwd(), anonymous=True
         )
         return _spec_of(registered), registered.content_hash
+    builtin = rai_components.builtin_name(reference)
+    if builtin is not None:  # the cloud's RAI registry components, built in
+        return load_for_use(
+            session=session,
+            workspace=workspace,
+            reference=rai_components.component_spec(*builtin),
+            base_dir=base_dir,
+            field=field,
+        )
     ref = uris.parse_reference(reference, base_dir=base_dir, field=field)
     if isinstance(ref, uris.AssetRef):
         try:

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from backend.db.models import Compute, Workspace, utcnow
 from backend.errors import ConflictError, NotFoundError, ValidationError
-from backend.services.assets import update_metadata
+from backend.services.assets import described, update_metadata
 from backend.specs import load_spec, parse_spec
 from backend.specs.bounds import MAX_IDLE_S, MAX_INSTANCES
 from backend.specs.compute import ComputeSpec
@@ -393,14 +393,22 @@ def compute_capacity(*, session: Session, workspace: str, name: str) -> ComputeC
 # -------------------------------------------------------------------------------------------- change
 
 
-def _instance(session: Session, workspace: str, name: str, verb: str) -> Compute:
+def _user_compute(session: Session, workspace: str, name: str, *, serverless: str) -> Compute:
+    """A compute the user created (``serverless`` says why the built-in one will not do)."""
     ws = _workspace_row(session, workspace)
     if name == SERVERLESS:
-        raise ValidationError(f"serverless compute is always available; it cannot {verb}")
+        raise ValidationError(serverless)
     row = _row(session, ws, name)
     if row is None:
         get_compute(session=session, workspace=workspace, name=name)  # raises NotFoundError with the list
         raise AssertionError("unreachable")
+    return row
+
+
+def _instance(session: Session, workspace: str, name: str, verb: str) -> Compute:
+    row = _user_compute(
+        session, workspace, name, serverless=f"serverless compute is always available; it cannot {verb}"
+    )
     if row.type == CLUSTER:
         raise ValidationError(
             f"compute {name!r} is a cluster: it scales itself between {row.min_instances} and "
@@ -440,13 +448,7 @@ def update_compute(
     tags: dict[str, str] | None = None,
 ) -> ComputePublic:
     """Change a cluster's scale settings, or any compute's description and tags."""
-    ws = _workspace_row(session, workspace)
-    if name == SERVERLESS:
-        raise ValidationError("serverless compute has no settings to change")
-    row = _row(session, ws, name)
-    if row is None:
-        get_compute(session=session, workspace=workspace, name=name)
-        raise AssertionError("unreachable")
+    row = _user_compute(session, workspace, name, serverless="serverless compute has no settings to change")
     scale = {"min_instances": min_instances, "max_instances": max_instances}
     scale["idle_time_before_scale_down"] = idle_time_before_scale_down
     given = {k: v for k, v in scale.items() if v is not None}
@@ -474,13 +476,9 @@ def update_compute(
 
 
 def delete_compute(*, session: Session, workspace: str, name: str) -> None:
-    ws = _workspace_row(session, workspace)
-    if name == SERVERLESS:
-        raise ValidationError("serverless compute is built in and cannot be deleted")
-    row = _row(session, ws, name)
-    if row is None:
-        get_compute(session=session, workspace=workspace, name=name)
-        return
+    row = _user_compute(
+        session, workspace, name, serverless="serverless compute is built in and cannot be deleted"
+    )
     session.delete(row)
     session.flush()
 
@@ -502,11 +500,7 @@ def compute_spec_yaml(compute: ComputePublic) -> str:
             "max_instances": compute.max_instances,
             "idle_time_before_scale_down": compute.idle_time_before_scale_down,
         }
-    if compute.description:
-        data["description"] = compute.description
-    if compute.tags:
-        data["tags"] = compute.tags
-    return yaml.safe_dump(data, sort_keys=False)
+    return yaml.safe_dump(data | described(compute), sort_keys=False)
 
 
 class NodeEvent(BaseModel):

@@ -11,21 +11,29 @@ import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 
-from pydantic import BaseModel, Field
-from sqlmodel import Session, select
+from pydantic import BaseModel
+from sqlmodel import Session, col, select
 
 if TYPE_CHECKING:  # pandas is imported where tables are read: the CLI and the agent start faster without it
     import pandas as pd
 
+    from backend.storage.filesystems import DatastoreFS  # fsspec: imported where files are read or written
+
 from backend.db.models import DataAsset
 from backend.errors import ConflictError, NotFoundError, ValidationError
 from backend.services import datastores
+from backend.services.asset_pages import AssetPage, check_page
 from backend.services.assets import (
+    AssetCreate,
+    AssetSummary,
+    MetadataChange,
     check_version,
     next_version,
+    pick_version,
     set_archived,
+    summarize,
     update_metadata,
     version_sort_key,
 )
@@ -33,7 +41,6 @@ from backend.services.lookup import get_workspace_row
 from backend.settings import get_settings
 from backend.specs.data import DataSpec, DataType
 from backend.storage import uris
-from backend.storage.filesystems import DatastoreFS
 
 NAME_RULE = "letters, digits, '-', '_' and '.', starting with a letter, digit or '_' (at most 255)"
 TABULAR_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": None}
@@ -43,13 +50,8 @@ PROFILE_ROW_LIMIT = 100_000
 WEB_TIMEOUT_S = 20
 
 
-class DataAssetCreate(BaseModel):
-    name: str
-    version: str | None = None
+class DataAssetCreate(AssetCreate):
     type: DataType = "uri_folder"
-    path: str
-    description: str = ""
-    tags: dict[str, str] = Field(default_factory=dict)
 
 
 class DataAssetPublic(BaseModel):
@@ -69,15 +71,7 @@ class DataAssetPublic(BaseModel):
         return f"azureml:{self.name}:{self.version}"
 
 
-class DataAssetSummary(BaseModel):
-    name: str
-    latest_version: str
-    type: str
-    versions: int
-    description: str
-    tags: dict[str, str]
-    updated_at: datetime
-    archived: bool
+DataAssetSummary = AssetSummary
 
 
 @dataclass
@@ -142,8 +136,9 @@ def upload_local(*, session: Session, workspace: str, local: Path, field: str = 
     store_name = datastores.default_datastore_name(session=session, workspace=workspace)
     store = datastores.get_filesystem(session=session, workspace=workspace, name=store_name)
     dest = f"LocalUpload/{content_hash(local)}/{local.name}"
-    if not store.exists(dest):
-        store.put(local, dest)
+    from backend.services.uploads import put_once
+
+    put_once(session, store, local, dest)
     return uris.DatastorePath(store_name, dest)
 
 
@@ -292,19 +287,15 @@ def _get_row(
     rows = _rows(session, workspace, name)
     if not rows:
         raise NotFoundError(f"data asset {name!r} does not exist in workspace {workspace!r}")
-    if version is not None:
-        for row in rows:
-            if row.version == str(version):
-                return row
-        raise NotFoundError(
-            f"data asset {name}:{version} does not exist (versions: {', '.join(r.version for r in rows)})"
-        )
-    if label not in (None, "latest"):
-        raise ValidationError(f"label {label!r} is not known; the only label is 'latest'")
-    live = [r for r in rows if not r.archived]
-    if not live:
-        raise NotFoundError(f"data asset {name!r} has no version that is not archived")
-    return live[-1]
+    return pick_version(
+        rows,
+        kind="data asset",
+        name=name,
+        version=version,
+        label=label,
+        version_of=lambda r: r.version,
+        archived=lambda r: r.archived,
+    )
 
 
 def get_data_asset(
@@ -320,7 +311,7 @@ def resolve_asset_reference(*, session: Session, workspace: str, ref: uris.Asset
     )
 
 
-def list_versions(*, session: Session, workspace: str, name: str) -> list[DataAssetPublic]:
+def list_data_asset_versions(*, session: Session, workspace: str, name: str) -> list[DataAssetPublic]:
     rows = _rows(session, workspace, name)
     if not rows:
         raise NotFoundError(f"data asset {name!r} does not exist in workspace {workspace!r}")
@@ -335,39 +326,80 @@ def list_data_assets(
     by_name: dict[str, list[DataAsset]] = {}
     for row in session.exec(select(DataAsset).where(DataAsset.workspace_id == ws.id)).all():
         by_name.setdefault(row.name, []).append(row)
-    summaries = []
-    for name, rows in sorted(by_name.items()):
+    for rows in by_name.values():
         rows.sort(key=lambda r: version_sort_key(r.version))
-        live = [r for r in rows if not r.archived]
-        if not live and not include_archived:
-            continue
-        latest = (live or rows)[-1]
-        summaries.append(
-            DataAssetSummary(
-                name=name,
-                latest_version=latest.version,
-                type=latest.type,
-                versions=len(rows),
-                description=latest.description,
-                tags=dict(latest.tags or {}),
-                updated_at=max(r.created_at for r in rows),
-                archived=not live,
-            )
-        )
-    return summaries
+    return summarize(
+        by_name,
+        include_archived=include_archived,
+        archived=lambda r: r.archived,
+        public=lambda r: r,
+        updated=lambda r: r.created_at,
+    )
 
 
-def update_data_asset(
+def page_data_assets(
     *,
     session: Session,
     workspace: str,
-    name: str,
-    version: str,
-    description: str | None = None,
-    tags: dict[str, str] | None = None,
+    search: str | None = None,
+    sort: str = "name",
+    include_archived: bool = False,
+    offset: int = 0,
+    limit: int = 50,
+) -> AssetPage:
+    """One page of ``list_data_assets``, done by the database: names that match ``search`` (in the name or
+    a description), sorted by name or by their last update, the page's names' versions, and the total."""
+    from sqlalchemy import distinct, func
+
+    check_page(sort, offset, limit)
+    ws = get_workspace_row(session=session, name=workspace)
+    where = [col(DataAsset.workspace_id) == ws.id]
+    if not include_archived:
+        where.append(col(DataAsset.archived).is_(False))
+    text = (search or "").strip()
+    if text:
+        where.append(
+            col(DataAsset.name).icontains(text, autoescape=True)
+            | col(DataAsset.description).icontains(text, autoescape=True)
+        )
+    total = session.exec(select(func.count(distinct(DataAsset.name))).where(*where)).one()
+    updated = func.max(DataAsset.created_at)
+    order = (updated.desc(), col(DataAsset.name)) if sort == "updated" else (col(DataAsset.name),)
+    names = list(
+        session.exec(
+            select(DataAsset.name)
+            .where(*where)
+            .group_by(DataAsset.name)
+            .order_by(*order)
+            .offset(offset)
+            .limit(limit)
+        ).all()
+    )
+    by_name: dict[str, list[DataAsset]] = {n: [] for n in names}
+    if names:
+        query = select(DataAsset).where(col(DataAsset.workspace_id) == ws.id, col(DataAsset.name).in_(names))
+        for row in session.exec(query).all():
+            by_name[row.name].append(row)
+    for rows in by_name.values():
+        rows.sort(key=lambda r: version_sort_key(r.version))
+    found = {
+        s.name: s
+        for s in summarize(
+            by_name,
+            include_archived=True,  # the query above already left out names with no live version
+            archived=lambda r: r.archived,
+            public=lambda r: r,
+            updated=lambda r: r.created_at,
+        )
+    }
+    return AssetPage(items=[found[n] for n in names], total=int(total), offset=offset, limit=limit)
+
+
+def update_data_asset(
+    *, session: Session, workspace: str, name: str, version: str, **changes: Unpack[MetadataChange]
 ) -> DataAssetPublic:
     row = _get_row(session, workspace, name, version, None)
-    update_metadata(session, row, description=description, tags=tags)
+    update_metadata(session, row, **changes)
     return _public(row)
 
 

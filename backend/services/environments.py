@@ -15,7 +15,7 @@ import re
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import yaml
 from pydantic import BaseModel, Field
@@ -24,22 +24,24 @@ from sqlmodel import Session, select
 
 from backend.db.models import Environment, EnvironmentBuild, Workspace
 from backend.errors import ConflictError, NotFoundError, ValidationError
-from backend.services.assets import next_version, set_archived, update_metadata, version_sort_key
+from backend.services.assets import (
+    MetadataChange,
+    described,
+    next_version,
+    set_archived,
+    update_metadata,
+    version_sort_key,
+)
 from backend.services.environment_builds import (
-    ACTIVE_BUILD_STATES,
-    LOG_TAIL_LINES,
     EnvironmentBuildPublic,
-    build_environment,
     build_rows,
     ensure_build_row,
     envs_root,
     get_build,
     queue_build,
-    read_build_log,
-    set_build_status,
     venv_python,
 )
-from backend.services.environment_specs import read_requirements_file, resolve_packages, spec_hash_of
+from backend.services.environment_specs import resolve_packages, spec_hash_of
 from backend.specs import apply_overrides, parse_spec, parse_yaml_text, read_yaml
 from backend.specs.environment import CondaFile, EnvironmentSpec
 
@@ -47,6 +49,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
 NAME_RULE = "1 to 255 characters: letters, digits, '-', '_' and '.', starting with a letter or digit"
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 CURATED_PREFIX = "azureml-"
+BENCHMARK_NAME = "studio-benchmark"  # the environment benchmark jobs run in (base_environment.BENCHMARK)
 ANONYMOUS_NAME = "CliV2AnonymousEnvironment"
 
 BUILTIN_NAME = "Built-in"
@@ -63,20 +66,6 @@ CURATED_ENVIRONMENTS: dict[str, str] = {
 
 
 # ---------------------------------------------------------------------------------------------- models
-
-
-# The build and spec side, re-exported for the pages and commands that reach builds through this service.
-__all__ = [
-    "ACTIVE_BUILD_STATES",
-    "LOG_TAIL_LINES",
-    "EnvironmentBuildPublic",
-    "build_environment",
-    "envs_root",
-    "get_build",
-    "read_build_log",
-    "read_requirements_file",
-    "set_build_status",
-]
 
 
 class EnvironmentPublic(BaseModel):
@@ -107,6 +96,7 @@ class ResolvedEnvironment(BaseModel):
     name: str
     version: str | None
     build_status: str | None = None
+    curated: str = "base"  # which curated venv a job without its own environment runs in (base | benchmark)
 
 
 class BuiltinEnvironment(BaseModel):
@@ -494,11 +484,8 @@ def environment_yaml(env: EnvironmentPublic) -> str:
         "$schema": "https://azuremlschemas.azureedge.net/latest/environment.schema.json",
         "name": env.name,
         "version": env.version,
+        **described(env),
     }
-    if env.description:
-        data["description"] = env.description
-    if env.tags:
-        data["tags"] = env.tags
     if env.image:
         data["image"] = env.image
     conda = env.conda_file
@@ -525,37 +512,38 @@ def environment_yaml(env: EnvironmentPublic) -> str:
 
 
 def update_environment(
-    *,
-    session: Session,
-    workspace: str,
-    name: str,
-    version: str,
-    description: str | None = None,
-    tags: dict[str, str] | None = None,
+    *, session: Session, workspace: str, name: str, version: str, **changes: Unpack[MetadataChange]
 ) -> EnvironmentPublic:
     """Change a version's description or tags (nothing else of a version ever changes)."""
     ws = _workspace_row(session, workspace)
     row = _get_row(session, ws, name, version, None)
-    update_metadata(session, row, description=description, tags=tags)
+    update_metadata(session, row, **changes)
     return get_environment(session=session, workspace=workspace, name=name, version=row.version)
 
 
-def _set_archived(session: Session, workspace: str, name: str, version: str | None, archived: bool) -> int:
+def _set_archived(
+    session: Session, workspace: str, name: str, version: str | None, archived: bool
+) -> list[str]:
     ws = _workspace_row(session, workspace)
     rows = _versions(session, ws, name)
     if not rows:
         _get_row(session, ws, name, None, None)  # raises the NotFoundError listing environments
     if version is not None:
         rows = [_get_row(session, ws, name, version, None)]
-    return len(set_archived(session, rows, archived))
+    return set_archived(session, rows, archived)
 
 
-def archive_environment(*, session: Session, workspace: str, name: str, version: str | None = None) -> int:
-    """Archive one version (or every version): hidden from lists and from ``@latest``, still usable by version."""
+def archive_environment(
+    *, session: Session, workspace: str, name: str, version: str | None = None
+) -> list[str]:
+    """Archive one version (or every version): hidden from lists and from ``@latest``, still usable by
+    version; returns the versions archived."""
     return _set_archived(session, workspace, name, version, True)
 
 
-def restore_environment(*, session: Session, workspace: str, name: str, version: str | None = None) -> int:
+def restore_environment(
+    *, session: Session, workspace: str, name: str, version: str | None = None
+) -> list[str]:
     return _set_archived(session, workspace, name, version, False)
 
 
@@ -618,6 +606,19 @@ def resolve_environment(
             BUILTIN_NAME, None, f"no environment was named: the built-in environment ({_builtin_summary()})"
         )
     registry, name, version, label = parse_environment_reference(str(reference))
+    if name == BENCHMARK_NAME:
+        from backend.services import base_environment
+
+        recipe = base_environment.BENCHMARK
+        return ResolvedEnvironment(
+            python=str(base_environment.python(recipe)),
+            reason=f"{BENCHMARK_NAME}: the curated benchmark environment (local GGUF models through llama.cpp, "
+            "MiniLM embeddings, offline tokenizers)",
+            spec_hash=None,
+            name=name,
+            version=None,
+            curated=recipe.name,
+        )
     if registry is not None and registry.lower() != "azureml":
         raise ValidationError(
             f"environment {reference!r}: registry {registry!r} is not available here; "

@@ -77,10 +77,18 @@ def resolve_data_reference(
     ref = uris.parse_reference(path, base_dir=base_dir, field=field)
     asset = None
     if isinstance(ref, uris.AssetRef):
-        if kind in MODEL_TYPES:
-            raise ValidationError(
-                f"{field}: {path!r}: registered models are not available yet; give the model folder's path"
+        if kind in MODEL_TYPES:  # a registered model: its files, uploaded once (content-addressed)
+            from backend.services import models
+
+            try:
+                model = models.resolve_model_reference(session=session, workspace=workspace, reference=path)
+            except NotFoundError as exc:
+                raise ValidationError(f"{field}: {path!r}: {exc}") from None
+            ref = uris.LocalPath(Path(model.local_path))
+            upload = data_assets.upload_local(
+                session=session, workspace=workspace, local=ref.path, field=field
             )
+            return {"uri": upload.uri, "asset": f"{model.name}:{model.version}"}
         try:
             found = data_assets.resolve_asset_reference(session=session, workspace=workspace, ref=ref)
         except NotFoundError as exc:

@@ -329,21 +329,14 @@ def environment_choices(*, session: Session, workspace: str) -> list[Choice]:
         if env.kind == "curated"
     ]
     for env in environments.list_environments(session=session, workspace=workspace):
-        found.append(
+        found.extend(
             Choice(
-                reference=f"azureml:{env.name}@latest",
-                label=f"{env.name}@latest (registered)",
+                reference=f"azureml:{env.name}{ref}",
+                label=f"{env.name}{ref} (registered)",
                 kind="registered",
                 description=env.reason,
             )
-        )
-        found.append(
-            Choice(
-                reference=f"azureml:{env.name}:{env.version}",
-                label=f"{env.name}:{env.version} (registered)",
-                kind="registered",
-                description=env.reason,
-            )
+            for ref in ("@latest", f":{env.version}")
         )
     return found
 
@@ -355,7 +348,9 @@ def data_choices(*, session: Session, workspace: str) -> list[Choice]:
     found = []
     for asset in data_assets.list_data_assets(session=session, workspace=workspace):
         try:
-            versions = data_assets.list_versions(session=session, workspace=workspace, name=asset.name)
+            versions = data_assets.list_data_asset_versions(
+                session=session, workspace=workspace, name=asset.name
+            )
         except NotFoundError:
             continue
         found += [

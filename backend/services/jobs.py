@@ -245,8 +245,9 @@ def _snapshot_code(session: Session, workspace: str, code: str | None, base_dir:
     store = get_filesystem(session=session, workspace=workspace, name="workspaceartifactstore")
     source = ref.path.resolve()
     dest = f"LocalUpload/{content_hash(source)}/{source.name}"
-    if not store.exists(dest):
-        store.put(source, dest)
+    from backend.services.uploads import put_once
+
+    put_once(session, store, source, dest)
     return uris.DatastorePath("workspaceartifactstore", dest).uri
 
 
@@ -338,6 +339,7 @@ def resolve_command(
             "python": env.python,
             "spec_hash": env.spec_hash,
             "reason": env.reason,
+            "curated": env.curated,
         },
         "environment_variables": dict(spec.environment_variables),
         "inputs": _resolve_inputs(session, workspace, spec, base_dir),
@@ -356,6 +358,28 @@ def default_experiment(spec_code: str | None, base_dir: Path | None) -> str:
             (base_dir / path) if base_dir and not path.is_absolute() else path
         ).resolve().name or "Default"
     return "Default"
+
+
+def spec_fields(spec: Any, experiment_name: str, **tags: str) -> dict[str, Any]:
+    """What a job row takes from its YAML spec (a ``JobSpecBase``): names, description, tags (plus
+    ``tags``) and the experiment, ``experiment_name`` when the spec names none."""
+    return {
+        "display_name": spec.display_name,
+        "description": spec.description,
+        "tags": {**spec.tags, **tags},
+        "experiment_name": spec.experiment_name or experiment_name,
+    }
+
+
+def child_fields(parent: Any, **tags: str) -> dict[str, Any]:
+    """What a trial or step takes from its parent (a sweep or pipeline snapshot): workspace, experiment,
+    parent id, and the parent's tags plus ``tags``."""
+    return {
+        "workspace_id": parent.workspace_id,
+        "experiment_name": parent.experiment_name,
+        "parent_id": parent.id,
+        "tags": {**(getattr(parent, "tags", None) or {}), **tags},
+    }
 
 
 def insert_job(
@@ -407,14 +431,20 @@ def submit_command_job(
     parent_id: int | None = None,
     extra_tags: dict[str, str] | None = None,
     source: str = "",
+    secrets: dict[str, str] | None = None,
 ) -> JobPublic:
-    """Validate every reference, upload local code and inputs, and queue the job."""
+    """Validate every reference, upload local code and inputs, and queue the job. ``secrets`` maps a
+    variable of the command to a stored secret (``connection:<name>``, ``endpoint:<name>`` for its primary key):
+    the job row keeps the names only,
+    the agent decrypts them when the command starts (``backend.agent.runner``)."""
     ws = get_workspace_row(session=session, name=workspace)
     name = check_new_name(session, ws.id, workspace, spec.name or generate_name())
     compute = check_compute(session, workspace, spec.compute, spec.resources.instance_count)
     resolved = resolve_command(
         session=session, workspace=workspace, spec=spec, base_dir=base_dir, name=name, source=source
     )
+    if secrets:
+        resolved["secrets"] = dict(secrets)
     row = insert_job(
         session=session,
         workspace_id=ws.id,
@@ -422,12 +452,9 @@ def submit_command_job(
         type_="command",
         spec=resolved,
         compute=compute,
-        display_name=spec.display_name,
-        experiment_name=spec.experiment_name or default_experiment(spec.code, base_dir),
-        description=spec.description,
-        tags={**spec.tags, **(extra_tags or {})},
         instance_count=spec.resources.instance_count,
         parent_id=parent_id,
+        **spec_fields(spec, default_experiment(spec.code, base_dir), **(extra_tags or {})),
     )
     return _public(row)
 
@@ -436,47 +463,6 @@ def _env_label(name: str, version: str | None) -> str:
     if not version:
         return name
     return f"{name}{version}" if version.startswith("@") else f"{name}:{version}"
-
-
-def create_job_from_file(
-    *, session: Session, workspace: str, file: Path, overrides: list[str] | None = None
-) -> JobPublic:
-    """Submit the cloud's job YAML (``type: command``; sweeps and pipelines have their own controllers)."""
-    from backend.specs import apply_overrides, parse_spec, read_yaml
-
-    file = Path(file)
-    data = apply_overrides(read_yaml(file), overrides, source=str(file))
-    kind = data.get("type", "command")
-    if kind != "command":
-        return _submit_other(session=session, workspace=workspace, kind=kind, data=data, file=file)
-    spec = parse_spec(CommandJobSpec, data, source=str(file))
-    try:
-        return submit_command_job(
-            session=session, workspace=workspace, spec=spec, base_dir=file.parent.resolve(), source=str(file)
-        )
-    except ValidationError as exc:
-        raise ValidationError(f"{file}: {exc}") from None
-
-
-def _submit_other(*, session: Session, workspace: str, kind: str, data: dict, file: Path) -> JobPublic:
-    submitters = _job_type_submitters()
-    if kind not in submitters:
-        raise ValidationError(
-            f"{file}: field 'type': job type {kind!r} is not supported "
-            f"(supported: command, {', '.join(sorted(submitters))})"
-        )
-    return submitters[kind](session=session, workspace=workspace, data=data, file=file)
-
-
-def _job_type_submitters() -> dict:
-    """Job types beyond ``command`` register here (sweep, pipeline)."""
-    found = {}
-    for kind, module in (("sweep", "backend.services.sweeps"), ("pipeline", "backend.services.pipelines")):
-        import importlib.util
-
-        if importlib.util.find_spec(module):
-            found[kind] = importlib.import_module(module).submit_from_file
-    return found
 
 
 # --- reading -----------------------------------------------------------------------------------------------
@@ -527,7 +513,8 @@ def list_jobs(
 
 def list_experiments(*, session: Session, workspace: str) -> list[str]:
     ws = get_workspace_row(session=session, name=workspace)
-    return sorted(set(session.exec(select(Job.experiment_name).where(Job.workspace_id == ws.id)).all()))
+    query = select(Job.experiment_name).where(Job.workspace_id == ws.id).distinct()
+    return sorted(session.exec(query).all())  # DISTINCT in SQL: a name per experiment, not a row per job
 
 
 # --- acting ------------------------------------------------------------------------------------------------
@@ -563,7 +550,16 @@ def cancel_job(*, session: Session, workspace: str, name: str) -> JobPublic:
     return _public(row, _parent_name(session, row))
 
 
-def archive_job(*, session: Session, workspace: str, name: str, archived: bool = True) -> JobPublic:
+def archive_job(*, session: Session, workspace: str, name: str) -> JobPublic:
+    """Hide an ended job from lists (it stays readable by name); an active job must end first."""
+    return _set_archived(session, workspace, name, True)
+
+
+def restore_job(*, session: Session, workspace: str, name: str) -> JobPublic:
+    return _set_archived(session, workspace, name, False)
+
+
+def _set_archived(session: Session, workspace: str, name: str, archived: bool) -> JobPublic:
     row = get_job_row(session=session, workspace=workspace, name=name)
     if archived and row.status in ACTIVE:
         raise ConflictError(f"job {name!r} is {row.status}; cancel it or let it end before archiving")

@@ -102,7 +102,7 @@ def build_plan(
     }
 
 
-def _data_value(session, workspace, *, path: str, kind: str, mode: str | None, base_dir, field) -> dict:
+def _data_value(session, workspace, path: str, kind: str, mode: str | None, base_dir, field: str) -> dict:
     """A data input as submission resolves it: the reference parsed, a registered asset looked up, local
     data uploaded, the datastore known; whether the data is there is asked when the step starts."""
     resolved = resolve_data_reference(
@@ -139,13 +139,7 @@ def _resolve_parent_input(session, workspace, name, value, base_dir):
             return None
         raise ValidationError(f"inputs.{name}.path: a path is required for a {value.type} input")
     return _data_value(
-        session,
-        workspace,
-        path=value.path,
-        kind=value.type,
-        mode=value.mode,
-        base_dir=base_dir,
-        field=f"inputs.{name}.path",
+        session, workspace, value.path, value.type, value.mode, base_dir, f"inputs.{name}.path"
     )
 
 
@@ -326,11 +320,11 @@ def _default_input(session, workspace, port: dict, field: str) -> dict:
         value = _data_value(
             session,
             workspace,
-            path=str(port["default"]),
-            kind=port["type"],
-            mode=None,
-            base_dir=None,
-            field=f"{field} (the component's default)",
+            str(port["default"]),
+            port["type"],
+            None,
+            None,
+            f"{field} (the component's default)",
         )
         return {"bind": "data", "value": value}
     return {"bind": "literal", "value": port["default"]}
@@ -419,13 +413,7 @@ def _plan_input(session, workspace, field, value, base_dir, parent_inputs, port:
         return {
             "bind": "data",
             "value": _data_value(
-                session,
-                workspace,
-                path=spec.path,
-                kind=spec.type,
-                mode=spec.mode,
-                base_dir=base_dir,
-                field=f"{field}.path",
+                session, workspace, spec.path, spec.type, spec.mode, base_dir, f"{field}.path"
             ),
         }
     if value is None:
@@ -433,15 +421,7 @@ def _plan_input(session, workspace, field, value, base_dir, parent_inputs, port:
     if port_is_data:
         return {
             "bind": "data",
-            "value": _data_value(
-                session,
-                workspace,
-                path=str(value),
-                kind=port["type"],
-                mode=None,
-                base_dir=base_dir,
-                field=field,
-            ),
+            "value": _data_value(session, workspace, str(value), port["type"], None, base_dir, field),
         }
     if port is not None:
         value = check_value(

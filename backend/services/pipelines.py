@@ -28,20 +28,9 @@ from backend.services.inputs import check_data_available, literal
 from backend.services.lookup import get_workspace_row
 from backend.services.pipeline_graph import upstream
 from backend.services.pipeline_plans import build_plan
-from backend.specs import parse_spec
 from backend.specs.pipeline import PipelineJobSpec
 from backend.statuses import JobStatus
 from backend.storage import uris
-
-
-def submit_from_file(*, session: Session, workspace: str, data: dict, file: Path) -> jobs.JobPublic:
-    spec = parse_spec(PipelineJobSpec, data, source=str(file))
-    try:
-        return submit_pipeline(
-            session=session, workspace=workspace, spec=spec, base_dir=file.parent.resolve(), source=str(file)
-        )
-    except ValidationError as exc:
-        raise ValidationError(f"{file}: {exc}") from None
 
 
 def submit_pipeline(
@@ -63,20 +52,12 @@ def submit_pipeline(
     )
     plan["source"] = source
     compute = plan["settings"].get("default_compute") or "serverless"
+    experiment = Path(source).parent.name if source else "Default"
+    state = {"steps": {}, "skipped": {}, "outputs": {}}
     row = jobs.insert_job(
-        session=session,
-        workspace_id=ws.id,
-        name=pipeline_name,
-        type_="pipeline",
-        spec=plan,
-        compute=compute,
-        display_name=spec.display_name,
-        description=spec.description,
-        tags=spec.tags,
-        parent_id=parent_id,
-        experiment_name=spec.experiment_name or (Path(source).parent.name if source else "Default"),
-        state={"steps": {}, "skipped": {}, "outputs": {}},
-    )
+        session=session, workspace_id=ws.id, name=pipeline_name, type_="pipeline", spec=plan, compute=compute,
+        parent_id=parent_id, state=state, **jobs.spec_fields(spec, experiment),
+    )  # fmt: skip
     return jobs._public(row)
 
 

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from sqlmodel import Session
 
 from backend.errors import NotFoundError, UnavailableError, ValidationError
 
@@ -33,6 +32,8 @@ CACHE_HISTORIES = 2000
 HEALTH_TIMEOUT_S = 3.0
 HEALTH_OK_FOR_S = 10.0  # a server that answered is not asked again for this long
 ARTIFACT_READ_LIMIT = 50 * 1024 * 1024  # bytes a page downloads from an artifact
+CHART_POINTS = 2000  # points a metric chart draws at most (a min/max downsample of longer histories)
+STUDIO_API_TIMEOUT_S = 60.0
 ENDED = ("FINISHED", "FAILED", "KILLED")
 
 
@@ -74,24 +75,27 @@ class MetricHistory(BaseModel):
         return max(self.values) if self.values else None
 
 
+class MetricChart(BaseModel):
+    """What a chart draws of one metric: at most ``CHART_POINTS`` points of its ``total``, in step
+    order, with the first, last, lowest and highest values exact (``backend.metric_points``)."""
+
+    run_id: str
+    key: str
+    total: int
+    steps: list[int]
+    timestamps: list[int]
+    values: list[float]
+
+    @property
+    def downsampled(self) -> bool:
+        return len(self.values) < self.total
+
+
 class ArtifactEntry(BaseModel):
     path: str  # relative to the run's artifact root
     name: str
     is_dir: bool
     size: int | None
-
-
-class JobRun(BaseModel):
-    """A job next to its MLflow run (``run`` is None before the job has started)."""
-
-    job: str
-    display_name: str
-    status: str
-    experiment: str
-    created_at: datetime
-    duration_s: float | None
-    run_id: str | None
-    run: RunInfo | None
 
 
 # -------------------------------------------------------------------------------------------- client
@@ -171,13 +175,38 @@ def _check_reachable(uri: str) -> None:
 def _client_for(uri: str):
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient(tracking_uri=uri)
+    # The registry is the tracking server's, named explicitly: without it MLflow takes the process's
+    # global registry URI (``mlflow.set_registry_uri``, ``MLFLOW_REGISTRY_URI``), which may name another
+    # server, and a logged model created here would then be registered there.
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 def _client():
     uri = tracking_uri()
     _check_reachable(uri)
     return uri, _client_for(uri)
+
+
+def mlflow_client():
+    """MLflow's own client for the tracking server (known to answer): for services that use MLflow's
+    registry (models)."""
+    return _client()[1]
+
+
+def experiment_id(client: Any, name: str) -> str:
+    """The id of experiment ``name`` through MLflow's ``client``: restored if deleted, created if missing."""
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        if found.lifecycle_stage == "deleted":
+            client.restore_experiment(found.experiment_id)
+        return found.experiment_id
+    try:
+        return client.create_experiment(name)
+    except Exception:  # another process created it meanwhile
+        again = client.get_experiment_by_name(name)
+        if again is None:
+            raise
+        return again.experiment_id
 
 
 def _mlflow_error(exc: Exception, what: str) -> Exception:
@@ -286,54 +315,6 @@ def get_run(*, run_id: str) -> RunInfo:
     return info
 
 
-def runs_for_jobs(
-    *, session: Session, workspace: str, names: Iterable[str] | None = None, experiment: str | None = None
-) -> list[JobRun]:
-    """Jobs (by name, or every job of an experiment, children included) with their runs, in one batch."""
-    from backend.services import jobs
-
-    if names is not None:  # names that do not exist (any more) are left out; the caller can tell
-        found = []
-        for name in dict.fromkeys(names):
-            try:
-                found.append(jobs.get_job(session=session, workspace=workspace, name=name))
-            except NotFoundError:
-                continue
-    elif experiment:
-        found = jobs.list_jobs(
-            session=session, workspace=workspace, experiment=experiment, include_children=True
-        )
-        if not found:
-            known = ", ".join(jobs.list_experiments(session=session, workspace=workspace)) or "none"
-            raise NotFoundError(
-                f"experiment {experiment!r} has no jobs in workspace {workspace!r} (experiments: {known})"
-            )
-    else:
-        raise ValidationError("name the jobs to compare, or an experiment")
-    with_runs = [j for j in found if j.mlflow_run_id]
-    runs = (
-        get_runs(
-            run_ids=[j.mlflow_run_id for j in with_runs],
-            experiment_ids=[j.mlflow_experiment_id for j in with_runs if j.mlflow_experiment_id],
-        )
-        if with_runs
-        else {}
-    )
-    return [
-        JobRun(
-            job=j.name,
-            display_name=j.display_name,
-            status=j.status,
-            experiment=j.experiment_name,
-            created_at=j.created_at,
-            duration_s=j.duration_s,
-            run_id=j.mlflow_run_id,
-            run=runs.get(j.mlflow_run_id or ""),
-        )
-        for j in found
-    ]
-
-
 # ------------------------------------------------------------------------------------------- metrics
 
 
@@ -383,6 +364,229 @@ def metric_history(*, run_id: str, key: str) -> MetricHistory:
     return found[run_id]
 
 
+def _studio_api(uri: str, route: str, params: dict[str, Any]):
+    """A ``/studio-api/`` route of Studio's tracking server (``studio.tracking_store``); ``None`` when the
+    server does not have it (a stock ``mlflow server``)."""
+    import requests
+
+    try:
+        response = requests.get(f"{uri}/studio-api/{route}", params=params, timeout=STUDIO_API_TIMEOUT_S)
+    except requests.RequestException as exc:
+        raise UnavailableError(
+            f"the MLflow tracking server at {uri} is not answering ({type(exc).__name__})"
+        ) from None
+    if response.status_code == 404:
+        return None
+    if not response.ok:
+        raise UnavailableError(f"reading {route} from MLflow failed: HTTP {response.status_code}")
+    return response
+
+
+def _nan(values: list) -> list[float]:
+    return [float("nan") if v is None else float(v) for v in values]
+
+
+def metric_chart(*, run_id: str, key: str, points: int = CHART_POINTS) -> MetricChart:
+    """One metric of one run for a chart: downsampled to at most ``points`` (first, last, min, max exact).
+
+    Studio's tracking server downsamples in one query; from another server the whole history is read
+    and downsampled here.
+    """
+    from backend.metric_points import downsample
+
+    uri = _client()[0]
+    response = _studio_api(uri, "metric-chart", {"run_id": run_id, "key": key, "points": points})
+    if response is not None:
+        body = response.json()
+        chart = MetricChart(
+            run_id=run_id,
+            key=key,
+            total=body["total"],
+            steps=body["steps"],
+            timestamps=body["timestamps"],
+            values=_nan(body["values"]),
+        )
+    else:
+        history = metric_history(run_id=run_id, key=key)
+        kept = downsample(list(zip(history.steps, history.timestamps, history.values, strict=True)), points)
+        chart = MetricChart(
+            run_id=run_id,
+            key=key,
+            total=len(history.values),
+            steps=[p[0] for p in kept],
+            timestamps=[p[1] for p in kept],
+            values=[p[2] for p in kept],
+        )
+    if not chart.total:
+        raise NotFoundError(f"run {run_id!r} has no metric {key!r}")
+    return chart
+
+
+def metric_history_page(*, run_id: str, key: str, offset: int = 0, limit: int = 1000) -> MetricHistory:
+    """Exact values of one metric, ``limit`` points from ``offset`` (in step order), for a paged table."""
+    if offset < 0 or not 1 <= limit <= 10_000:
+        raise ValidationError(f"offset must be >= 0 and limit 1..10000 (got offset {offset}, limit {limit})")
+    uri = _client()[0]
+    response = _studio_api(
+        uri, "metric-page", {"run_id": run_id, "key": key, "offset": offset, "limit": limit}
+    )
+    if response is None:
+        whole = metric_history(run_id=run_id, key=key)
+        end = offset + limit
+        return MetricHistory(
+            run_id=run_id,
+            key=key,
+            steps=whole.steps[offset:end],
+            timestamps=whole.timestamps[offset:end],
+            values=whole.values[offset:end],
+        )
+    rows = response.json()["rows"]
+    return MetricHistory(
+        run_id=run_id,
+        key=key,
+        steps=[r[0] for r in rows],
+        timestamps=[r[1] for r in rows],
+        values=_nan([r[2] for r in rows]),
+    )
+
+
+def metric_history_csv(*, run_id: str, key: str) -> bytes:
+    """Every value of one metric as CSV (``step,timestamp,value``, in step order), for a download."""
+    uri = _client()[0]
+    response = _studio_api(uri, "metric-csv", {"run_id": run_id, "key": key})
+    if response is not None:
+        return response.content
+    history = metric_history(run_id=run_id, key=key)
+    lines = ["step,timestamp,value"]
+    lines += [
+        f"{s},{t},{v!r}" for s, t, v in zip(history.steps, history.timestamps, history.values, strict=True)
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+# runs in one get-history-bulk-interval request: MLflow takes 100, but their ids must fit in one request
+# line, and gunicorn (Studio's MLflow server) refuses lines over 4,094 bytes (41 bytes a run id)
+SAMPLED_RUNS_PER_REQUEST = 50
+SAMPLED_POINTS_BUDGET = 40_000  # points of one chart, shared by its runs
+SAMPLED_POINTS_PER_RUN = (100, 2500)  # at least, at most (MLflow's own limit) per run
+
+
+def points_per_run(runs: int, budget: int = SAMPLED_POINTS_BUDGET) -> int:
+    """How many points of each run a chart of ``runs`` runs reads: ``budget`` shared, within bounds."""
+    low, high = SAMPLED_POINTS_PER_RUN
+    return max(low, min(high, budget // max(1, runs)))
+
+
+def sampled_histories(
+    *, run_ids: Iterable[str], key: str, points: int | None = None
+) -> dict[str, MetricHistory]:
+    """One metric of many runs, for a chart: at most ``points`` points per run (default
+    ``points_per_run``). From Studio's tracking server, a min/max downsample of each (first, last and
+    extremes exact), 500 runs a query; from another server, MLflow's even sampling (first and last kept),
+    50 runs per ``get-history-bulk-interval`` request. Exact values (min, max, the table and
+    downloads) come from ``metric_histories``. Ended runs are cached; runs without the metric are left out.
+    """
+    wanted = list(dict.fromkeys(r for r in run_ids if r))
+    if not wanted:
+        return {}
+    points = points or points_per_run(len(wanted))
+    uri = _client()[0]  # (checks that the server answers)
+    found: dict[str, MetricHistory] = {}
+    todo = []
+    for run_id in wanted:
+        cached = _histories.get((uri, run_id, key, points))
+        if cached is not None:
+            found[run_id] = cached
+        else:
+            todo.append(run_id)
+    fetch = _fetch_charts if todo and _studio_charts_available(uri) else _fetch_sampled
+    per_request = CHARTS_RUNS_PER_REQUEST if fetch is _fetch_charts else SAMPLED_RUNS_PER_REQUEST
+    chunks = [todo[i : i + per_request] for i in range(0, len(todo), per_request)]
+    try:
+        with ThreadPoolExecutor(max_workers=min(HISTORY_THREADS, max(1, len(chunks)))) as pool:
+            for chunk_found in pool.map(lambda c: fetch(uri, c, key, points), chunks):
+                for history in chunk_found.values():
+                    found[history.run_id] = history
+                    if _runs.get((uri, history.run_id)) is not None:  # only ended runs are cached
+                        _histories.put((uri, history.run_id, key, points), history)
+    except UnavailableError:
+        raise
+    except Exception as exc:
+        raise _mlflow_error(exc, f"metric {key!r}") from None
+    return {r: found[r] for r in wanted if r in found and found[r].values}
+
+
+CHARTS_RUNS_PER_REQUEST = 500  # runs in one request to Studio's ``metric-charts`` (a POST body)
+_no_charts_route: set[str] = set()  # tracking servers without it (a stock ``mlflow server``)
+
+
+def _studio_charts_available(uri: str) -> bool:
+    return uri not in _no_charts_route
+
+
+def _fetch_charts(uri: str, run_ids: list[str], key: str, points: int) -> dict[str, MetricHistory]:
+    """Studio's tracking server: every run's min/max downsample (first, last, extremes exact) in one
+    query; a server without the route falls back to MLflow's sampling."""
+    import requests
+
+    try:
+        response = requests.post(
+            f"{uri}/studio-api/metric-charts",
+            json={"run_ids": run_ids, "key": key, "points": points},
+            timeout=STUDIO_API_TIMEOUT_S,
+        )
+    except requests.RequestException as exc:
+        raise UnavailableError(
+            f"the MLflow tracking server at {uri} is not answering ({type(exc).__name__})"
+        ) from None
+    if response.status_code in (404, 405):
+        _no_charts_route.add(uri)
+        return _fetch_sampled(uri, run_ids, key, points)
+    if not response.ok:
+        raise UnavailableError(f"reading metric {key!r} from MLflow failed: HTTP {response.status_code}")
+    return {
+        run_id: MetricHistory(
+            run_id=run_id,
+            key=key,
+            steps=chart["steps"],
+            timestamps=chart["timestamps"],
+            values=_nan(chart["values"]),
+        )
+        for run_id, chart in response.json()["charts"].items()
+    }
+
+
+def _fetch_sampled(uri: str, run_ids: list[str], key: str, points: int) -> dict[str, MetricHistory]:
+    import requests
+
+    params = [("run_ids", r) for r in run_ids] + [("metric_key", key), ("max_results", str(points))]
+    response = requests.get(
+        f"{uri}/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval", params=params, timeout=120
+    )
+    if response.status_code != 200:
+        try:
+            message = response.json().get("message", response.text)
+        except ValueError:
+            message = response.text
+        raise UnavailableError(f"reading metric {key!r} from MLflow failed: {message.splitlines()[0][:300]}")
+    by_run: dict[str, list[tuple[int, int, float]]] = {}
+    for m in response.json().get("metrics", []):
+        by_run.setdefault(m["run_id"], []).append(
+            (int(m.get("step", 0)), int(m.get("timestamp", 0)), float(m["value"]))
+        )
+    out = {}
+    for run_id, rows in by_run.items():
+        rows.sort()
+        out[run_id] = MetricHistory(
+            run_id=run_id,
+            key=key,
+            steps=[r[0] for r in rows],
+            timestamps=[r[1] for r in rows],
+            values=[r[2] for r in rows],
+        )
+    return out
+
+
 # ----------------------------------------------------------------------------------------- artifacts
 
 
@@ -426,15 +630,18 @@ def read_artifact(*, run_id: str, path: str, max_bytes: int = ARTIFACT_READ_LIMI
 
 __all__ = [
     "ArtifactEntry",
-    "JobRun",
+    "MetricChart",
     "MetricHistory",
     "RunInfo",
     "clear_cache",
     "get_run",
     "get_runs",
     "list_artifacts",
+    "metric_chart",
     "metric_histories",
     "metric_history",
+    "metric_history_csv",
+    "metric_history_page",
+    "mlflow_client",
     "read_artifact",
-    "runs_for_jobs",
 ]

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from backend.errors import NotFoundError, ValidationError
-from backend.services import data_assets, jobs
+from backend.services import data_assets, job_files, jobs
 from backend.services.demo import ASSETS
 from backend.services.jobs import JobPublic
 from backend.services.lookup import get_workspace_row
@@ -115,7 +115,7 @@ def get_sample(*, session: Session, workspace: str, kind: str) -> Sample:
 def run_sample(*, session: Session, workspace: str, kind: str) -> SampleRun:
     """Submit the sample job or sweep to ``workspace``; it is queued whether or not an agent runs."""
     sample = get_sample(session=session, workspace=workspace, kind=kind)
-    job = jobs.create_job_from_file(
+    job = job_files.create_job_from_file(
         session=session, workspace=workspace, file=FILES[sample.kind], overrides=sample.overrides
     )
     return SampleRun(job=job, agent_running=agent_running())

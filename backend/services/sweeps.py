@@ -21,7 +21,6 @@ from backend.errors import ValidationError
 from backend.services import jobs
 from backend.services.inputs import literal
 from backend.services.lookup import get_workspace_row
-from backend.specs import parse_spec
 from backend.specs.bounds import MAX_TOTAL_TRIALS
 from backend.specs.job import CommandJobSpec, LimitsSpec, ResourcesSpec, check_expressions
 from backend.specs.sweep import SweepJobSpec
@@ -29,16 +28,6 @@ from backend.statuses import ACTIVE
 from backend.sweep.policies import make_policy
 from backend.sweep.samplers import make_sampler
 from backend.sweep.space import parse_space
-
-
-def submit_from_file(*, session: Session, workspace: str, data: dict, file: Path) -> jobs.JobPublic:
-    spec = parse_spec(SweepJobSpec, data, source=str(file))
-    try:
-        return submit_sweep(
-            session=session, workspace=workspace, spec=spec, base_dir=file.parent.resolve(), source=str(file)
-        )
-    except ValidationError as exc:
-        raise ValidationError(f"{file}: {exc}") from None
 
 
 def _component_trial(session: Session, workspace: str, ref: str, base_dir: Path | None):
@@ -148,42 +137,34 @@ def submit_sweep(
     store = datastores.default_datastore_name(session=session, workspace=workspace)
     jobs.resolve_outputs(spec.outputs, sweep_name, store, base_dir)  # validates paths now
     state = {"trials": [], "curves": {}, "decisions": [], "seed": seed}
-    row = jobs.insert_job(
-        session=session,
-        workspace_id=ws.id,
-        name=sweep_name,
-        type_="sweep",
-        compute=compute,
-        display_name=spec.display_name,
-        description=spec.description,
-        tags=spec.tags,
-        parent_id=parent_id,
-        experiment_name=spec.experiment_name or jobs.default_experiment(trial_body.get("code"), trial_dir),
-        spec={
-            "trial": template,
-            "component_inputs": {k: v.model_dump(mode="json") for k, v in component.inputs.items()}
-            if component
-            else None,
-            "trial_outputs": {
-                k: (v.model_dump(mode="json", exclude={"schema_"}) if v else None)
-                for k, v in spec.outputs.items()
-            },
-            "search_space": spec.search_space,
-            "algorithm": sampling.type,
-            "rule": sampling.rule,
-            "seed": seed,
-            "objective": spec.objective.model_dump(),
-            "limits": {
-                "max_total_trials": max_total,
-                "max_concurrent_trials": max_concurrent,
-                "timeout": limits.timeout,
-                "trial_timeout": limits.trial_timeout,
-            },
-            "early_termination": spec.early_termination,
-            "source": source,
+    experiment = jobs.default_experiment(trial_body.get("code"), trial_dir)
+    plan = {
+        "trial": template,
+        "component_inputs": {k: v.model_dump(mode="json") for k, v in component.inputs.items()}
+        if component
+        else None,
+        "trial_outputs": {
+            k: (v.model_dump(mode="json", exclude={"schema_"}) if v else None)
+            for k, v in spec.outputs.items()
         },
-        state=state,
-    )
+        "search_space": spec.search_space,
+        "algorithm": sampling.type,
+        "rule": sampling.rule,
+        "seed": seed,
+        "objective": spec.objective.model_dump(),
+        "limits": {
+            "max_total_trials": max_total,
+            "max_concurrent_trials": max_concurrent,
+            "timeout": limits.timeout,
+            "trial_timeout": limits.trial_timeout,
+        },
+        "early_termination": spec.early_termination,
+        "source": source,
+    }
+    row = jobs.insert_job(
+        session=session, workspace_id=ws.id, name=sweep_name, type_="sweep", spec=plan, state=state,
+        compute=compute, parent_id=parent_id, **jobs.spec_fields(spec, experiment),
+    )  # fmt: skip
     return jobs._public(row)
 
 
@@ -238,17 +219,10 @@ def create_trial(*, session: Session, sweep: Job, index: int, params: dict[str, 
     if sweep.mlflow_run_id:
         spec["mlflow_tags"] = {"mlflow.parentRunId": sweep.mlflow_run_id}
     return jobs.insert_job(
-        session=session,
-        workspace_id=sweep.workspace_id,
-        name=name,
-        type_="command",
-        spec=spec,
-        compute=sweep.compute,
+        session=session, name=name, type_="command", spec=spec, compute=sweep.compute,
         display_name=f"{sweep.display_name}_{index}",
-        experiment_name=sweep.experiment_name,
-        tags={**(sweep.tags or {}), "studio.sweep": sweep.name, "studio.trial": str(index)},
-        parent_id=sweep.id,
-    )
+        **jobs.child_fields(sweep, **{"studio.sweep": sweep.name, "studio.trial": str(index)}),
+    )  # fmt: skip
 
 
 # --- reading ------------------------------------------------------------------------------------------------

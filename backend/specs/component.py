@@ -6,6 +6,7 @@ know (``services``, ``identity``, ``queue_settings``, ...): they are kept as giv
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
@@ -16,6 +17,7 @@ from backend.specs.job import (
     Command,
     ComponentDistribution,
     EnvironmentVariables,
+    InputType,
     LimitsSpec,
     OutputType,
     ResourcesSpec,
@@ -25,21 +27,13 @@ from backend.specs.job import (
 )
 
 PRIMITIVES = ("string", "integer", "number", "boolean")
+# The cloud's rule for a component's name (azure-ai-ml's ``ComponentNameStr``), and its service's 255.
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,254}$")
+NAME_RULE = "1 to 255 characters: lower-case letters, digits and '_', starting with a lower-case letter"
 
 
 class ComponentInput(SpecModel):
-    type: Literal[
-        "string",
-        "integer",
-        "number",
-        "boolean",
-        "uri_file",
-        "uri_folder",
-        "mltable",
-        "mlflow_model",
-        "custom_model",
-        "triton_model",
-    ]
+    type: InputType
     default: Any = None
     optional: bool = False
     description: str = ""
@@ -69,6 +63,8 @@ class ComponentOutput(SpecModel):
     @field_validator("type", mode="before")
     @classmethod
     def _no_primitive_outputs(cls, value: Any) -> Any:
+        if value == "path":  # the cloud's older name for a folder output
+            return "uri_folder"
         if value in PRIMITIVES:
             raise FieldProblem(
                 "",
@@ -112,6 +108,13 @@ class CommandComponentSpec(SpecModel):
     @classmethod
     def _version_text(cls, value):
         return None if value is None else str(value)
+
+    @field_validator("name")
+    @classmethod
+    def _name_rule(cls, value: str | None) -> str | None:
+        if value is not None and not NAME_PATTERN.match(value):
+            raise FieldProblem("", f"must be {NAME_RULE}", value)
+        return value
 
     @model_validator(mode="after")
     def _command_names_declared_ports(self):

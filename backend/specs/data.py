@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from backend.specs import SpecModel
-from backend.specs.job import tag_values
+from backend.specs.job import VersionText, tag_values
 
 DataType = Literal["uri_file", "uri_folder", "mltable"]
 
@@ -16,7 +16,7 @@ class DataSpec(SpecModel):
     READ_ONLY_FIELDS = ("id", "creation_context", "latest_version")
 
     name: str
-    version: str | None = None
+    version: VersionText = None
     type: DataType = "uri_folder"
     path: str
     description: str = ""
@@ -24,11 +24,6 @@ class DataSpec(SpecModel):
     properties: dict[str, str] = Field(default_factory=dict)
     datastore: str | None = None  # the cloud uploads a local path there; Studio uses the default datastore
     auto_delete_setting: dict[str, Any] | None = None  # recorded; Studio deletes nothing by itself
-
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version_as_text(cls, value):
-        return None if value is None else str(value)
 
     @field_validator("tags", "properties", mode="before")
     @classmethod

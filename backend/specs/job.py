@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, model_validator
 
 from backend.errors import ValidationError
 from backend.specs import FieldProblem, SpecModel, note, validate_part
@@ -19,7 +19,26 @@ from backend.specs.bounds import MAX_INSTANCES, MAX_TIMEOUT_S
 
 DATA_TYPES = ("uri_file", "uri_folder", "mltable")
 MODEL_TYPES = ("mlflow_model", "custom_model", "triton_model")
+LITERAL_TYPES = ("string", "integer", "number", "boolean")
 OutputType = Literal["uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model", "triton_model"]
+InputType = Literal[
+    "uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model", "triton_model",
+    "string", "integer", "number", "boolean",
+]  # fmt: skip
+
+
+def _lower_text(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _version_text(value: Any) -> Any:
+    return None if value is None else str(value)
+
+
+# A field the cloud reads case-insensitively (``URI_FILE``, ``RO_MOUNT``, ``Maximize``): ``Annotated[T, AnyCase]``.
+AnyCase = BeforeValidator(_lower_text)
+# A version as text (YAML gives ``version: 1`` as a number).
+VersionText = Annotated[str | None, BeforeValidator(_version_text)]
 
 
 def is_data_type(kind: str) -> bool:
@@ -193,30 +212,21 @@ def _component_distribution(value: Any, info: ValidationInfo) -> Any:
 ComponentDistribution = Annotated[dict[str, Any] | None, BeforeValidator(_component_distribution)]
 
 
+def _old_path_type(value: Any) -> Any:
+    """``type: path`` is the cloud's older name for a folder (its loader still takes it)."""
+    return "uri_folder" if isinstance(value, str) and value.lower() == "path" else value
+
+
 class InputSpec(SpecModel):
-    type: Literal[
-        "uri_file",
-        "uri_folder",
-        "mltable",
-        "mlflow_model",
-        "custom_model",
-        "triton_model",
-        "string",
-        "integer",
-        "number",
-        "boolean",
-    ] = "uri_folder"
+    type: Annotated[InputType, AnyCase, BeforeValidator(_old_path_type)] = "uri_folder"
     path: str | None = None
-    mode: Literal["ro_mount", "download", "direct", "eval_mount", "eval_download"] | None = None
+    mode: Annotated[
+        Literal["ro_mount", "download", "direct", "eval_mount", "eval_download"] | None, AnyCase
+    ] = None
     default: Any = None
     value: Any = None
     optional: bool = False
     description: str = ""
-
-    @field_validator("type", "mode", mode="before")
-    @classmethod
-    def _lower(cls, value: Any) -> Any:
-        return value.lower() if isinstance(value, str) else value  # the cloud takes URI_FILE, RO_MOUNT
 
     @property
     def is_data(self) -> bool:
@@ -224,22 +234,12 @@ class InputSpec(SpecModel):
 
 
 class OutputSpec(SpecModel):
-    type: OutputType = "uri_folder"
-    mode: Literal["rw_mount", "upload", "direct"] | None = None
+    type: Annotated[OutputType, AnyCase, BeforeValidator(_old_path_type)] = "uri_folder"
+    mode: Annotated[Literal["rw_mount", "upload", "direct"] | None, AnyCase] = None
     path: str | None = None
     name: str | None = None
-    version: str | None = None
+    version: VersionText = None
     description: str = ""
-
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version_as_text(cls, value):
-        return None if value is None else str(value)
-
-    @field_validator("type", "mode", mode="before")
-    @classmethod
-    def _lower(cls, value: Any) -> Any:
-        return value.lower() if isinstance(value, str) else value
 
 
 def _input_value(value: Any) -> Any:
@@ -277,25 +277,27 @@ class LimitsSpec(SpecModel):
 class QueueSettingsSpec(SpecModel):
     """Recorded; Studio has one queue per compute."""
 
-    job_tier: Literal["null", "spot", "basic", "standard", "premium"] | None = None
-    priority: Literal["low", "medium", "high"] | None = None
-
-    @field_validator("job_tier", "priority", mode="before")
-    @classmethod
-    def _lower(cls, value: Any) -> Any:
-        return value.lower() if isinstance(value, str) else value
+    job_tier: Annotated[Literal["null", "spot", "basic", "standard", "premium"] | None, AnyCase] = None
+    priority: Annotated[Literal["low", "medium", "high"] | None, AnyCase] = None
 
 
-class CommandJobSpec(SpecModel):
-    READ_ONLY_FIELDS = (*JOB_READ_ONLY_FIELDS, "parameters")
+class JobSpecBase(SpecModel):
+    """What every job type shares (the cloud's ``JobSchema``)."""
 
-    type: Literal["command"] = "command"
+    READ_ONLY_FIELDS = JOB_READ_ONLY_FIELDS
+
     name: str | None = None
     display_name: str | None = None
     experiment_name: str | None = None
     description: str = ""
     tags: Tags = Field(default_factory=dict)
     properties: Tags = Field(default_factory=dict)
+
+
+class CommandJobSpec(JobSpecBase):
+    READ_ONLY_FIELDS = (*JOB_READ_ONLY_FIELDS, "parameters")
+
+    type: Literal["command"] = "command"
     command: Command
     code: str | None = None
     environment: str | dict[str, Any]

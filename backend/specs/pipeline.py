@@ -15,10 +15,10 @@ from pydantic import BeforeValidator, ConfigDict, Field, ValidationInfo, field_v
 
 from backend.specs import FieldProblem, SpecModel, validate_part
 from backend.specs.job import (
-    JOB_READ_ONLY_FIELDS,
     Distribution,
     EnvironmentVariables,
     Inputs,
+    JobSpecBase,
     LimitsSpec,
     OptionalCommand,
     OutputSpec,
@@ -115,17 +115,9 @@ class StepSpec(SpecModel):
         return validate_part(ObjectiveSpec, value, info).model_dump(exclude={"schema_"})
 
 
-class PipelineJobSpec(SpecModel):
-    READ_ONLY_FIELDS = JOB_READ_ONLY_FIELDS
-
+class PipelineJobSpec(JobSpecBase):
     type: Literal["pipeline"]
-    name: str | None = None
     version: str | None = None  # pipeline components carry one
-    display_name: str | None = None
-    experiment_name: str | None = None
-    description: str = ""
-    tags: Tags = Field(default_factory=dict)
-    properties: Tags = Field(default_factory=dict)
     inputs: Inputs = Field(default_factory=dict)
     outputs: dict[str, OutputSpec | None] = Field(default_factory=dict)
     settings: PipelineSettings = Field(default_factory=PipelineSettings)

@@ -13,7 +13,7 @@ import re
 import sys
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from backend.specs import FieldProblem, SpecModel, validate_part
 from backend.specs.bounds import (
@@ -23,16 +23,16 @@ from backend.specs.bounds import (
     MIN_TRUNCATION_PERCENTAGE,
 )
 from backend.specs.job import (
-    JOB_READ_ONLY_FIELDS,
+    AnyCase,
     Command,
     Distribution,
     EnvironmentVariables,
     Inputs,
+    JobSpecBase,
     OutputSpec,
     QueueSettingsSpec,
     ResourcesSpec,
     Seconds,
-    Tags,
     mapping_type,
     whole_number,
 )
@@ -58,25 +58,15 @@ class TrialSpec(SpecModel):
 
 
 class SamplingSpec(SpecModel):
-    type: Literal["random", "grid", "bayesian"]
+    type: Annotated[Literal["random", "grid", "bayesian"], AnyCase]
     seed: int | None = None
-    rule: Literal["random", "sobol"] = "random"
+    rule: Annotated[Literal["random", "sobol"], AnyCase] = "random"
     logbase: float | str | None = None
-
-    @field_validator("type", "rule", mode="before")
-    @classmethod
-    def _lower(cls, value):
-        return value.lower() if isinstance(value, str) else value
 
 
 class ObjectiveSpec(SpecModel):
     primary_metric: str
-    goal: Literal["maximize", "minimize"]
-
-    @field_validator("goal", mode="before")
-    @classmethod
-    def _lower(cls, value):
-        return value.lower() if isinstance(value, str) else value
+    goal: Annotated[Literal["maximize", "minimize"], AnyCase]
 
 
 class SweepLimitsSpec(SpecModel):
@@ -277,16 +267,8 @@ def _trial(value: Any) -> Any:
     return validate_part(TrialSpec, value) if isinstance(value, dict) else value
 
 
-class SweepJobSpec(SpecModel):
-    READ_ONLY_FIELDS = JOB_READ_ONLY_FIELDS
-
+class SweepJobSpec(JobSpecBase):
     type: Literal["sweep"]
-    name: str | None = None
-    display_name: str | None = None
-    experiment_name: str | None = None
-    description: str = ""
-    tags: Tags = Field(default_factory=dict)
-    properties: Tags = Field(default_factory=dict)
     trial: Annotated[TrialSpec | str, BeforeValidator(_trial)]
     inputs: Inputs = Field(default_factory=dict)
     outputs: dict[str, OutputSpec | None] = Field(default_factory=dict)

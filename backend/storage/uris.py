@@ -7,6 +7,7 @@ Resolution to storage needs the workspace's datastores and assets, so it lives i
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,6 +114,8 @@ def parse_reference(text: str, *, base_dir: Path | None = None, field: str = "pa
         )
     if text.startswith("azureml:"):
         return _parse_asset(text.removeprefix("azureml:"), text, field)
+    if text.startswith("file:"):  # the cloud's "file:./component.yml": a local path
+        text = text.removeprefix("file:")
     match = _ASSET.match(text)
     if match and not text.startswith((".", "/", "~")) and "/" not in text:
         # name:version or name@latest; a plain word with neither stays a local path.
@@ -137,6 +140,8 @@ def _parse_asset(body: str, original: str, field: str) -> AssetRef:
 
 def _parse_azureml_url(text: str, field: str) -> Reference:
     if m := _DATASTORE.match(text):
+        if posixpath.normpath(m["path"].replace("\\", "/").strip("/") or ".").split("/")[0] == "..":
+            raise ValidationError(f"{field}: {text!r} leaves the datastore ('..' goes above its root)")
         return DatastorePath(datastore=m["ds"], path=m["path"].strip("/"))
     if m := _JOB_OUTPUT.match(text):
         return JobOutput(job=m["job"], output=m["output"], path=(m["path"] or "").strip("/"))

@@ -10,20 +10,11 @@ from typing import Annotated
 
 import typer
 
-from studio.commands._common import (
-    OutputFormat,
-    OutputOption,
-    WorkspaceOption,
-    emit,
-    fail,
-    parse_tags,
-    workspace_name,
-)
+from studio.commands import _common as common
 
 app = typer.Typer(help="Register, list, show, archive and preview data assets.", no_args_is_help=True)
 
-NameOpt = Annotated[str, typer.Option("--name", "-n", help="Data asset name.")]
-VersionOpt = Annotated[str | None, typer.Option("--version", "-v", help="Version (default: latest).")]
+NameOpt = Annotated[str, common.name_option("Data asset name.")]
 
 
 class PreviewFormat(StrEnum):
@@ -32,153 +23,65 @@ class PreviewFormat(StrEnum):
     table = "table"
 
 
-@app.command()
-def create(
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="The cloud's data YAML.")] = None,
-    name: Annotated[str | None, typer.Option("--name", "-n")] = None,
-    version: Annotated[str | None, typer.Option("--version", "-v")] = None,
-    type_: Annotated[
-        str | None, typer.Option("--type", "-t", help="uri_file, uri_folder or mltable.")
-    ] = None,
-    path: Annotated[
-        str | None, typer.Option("--path", "-p", help="Local path, azureml:// path or URL.")
-    ] = None,
-    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
-    tags: Annotated[list[str] | None, typer.Option("--tags", help="key=value; repeat for more.")] = None,
-    set_: Annotated[
-        list[str] | None, typer.Option("--set", help="field=value overrides a YAML field.")
-    ] = None,
-    output: OutputOption = OutputFormat.table,
-    workspace: WorkspaceOption = None,
-) -> None:
-    """Register a data asset version from a YAML file or from flags."""
-    from backend.services import data_assets, open_session
+def _from_flags(s, workspace: str, fields: dict) -> object:
+    from backend.services import data_assets
 
-    overrides = list(set_ or [])
-    for field, value in (
-        ("name", name),
-        ("version", version),
-        ("type", type_),
-        ("path", path),
-        ("description", description),
-    ):
-        if value is not None:
-            overrides.append(f"{field}={value}")
-    with open_session() as s:
-        if file:
-            asset = data_assets.create_data_asset_from_file(
-                session=s, workspace=workspace_name(workspace), file=file, overrides=overrides
-            )
-            if tags:
-                asset = data_assets.update_data_asset(
-                    session=s,
-                    workspace=workspace_name(workspace),
-                    name=asset.name,
-                    version=asset.version,
-                    tags=parse_tags(tags),
-                )
-        else:
-            if not name or not path:
-                fail("give --file data.yml, or --name and --path")
-            asset = data_assets.create_data_asset(
-                session=s,
-                workspace=workspace_name(workspace),
-                data=data_assets.DataAssetCreate(
-                    name=name,
-                    version=version,
-                    type=type_ or "uri_folder",
-                    path=path,
-                    description=description or "",
-                    tags=parse_tags(tags) or {},
-                ),
-                base_dir=Path.cwd(),
-            )
-    emit(asset, output)
+    data = data_assets.DataAssetCreate(
+        name=fields["name"],
+        version=fields["version"],
+        type=fields["type"] or "uri_folder",
+        path=fields["path"],
+        description=fields["description"] or "",
+        tags=common.parse_tags(fields["tags"]) or {},
+    )
+    return data_assets.create_data_asset(session=s, workspace=workspace, data=data, base_dir=Path.cwd())
 
 
-@app.command("list")
-def list_(
-    name: Annotated[str | None, typer.Option("--name", "-n", help="List this asset's versions.")] = None,
-    archived: Annotated[bool, typer.Option("--include-archived")] = False,
-    output: OutputOption = OutputFormat.table,
-    workspace: WorkspaceOption = None,
-) -> None:
-    """List data assets (latest version of each), or every version of one asset."""
-    from backend.services import data_assets, open_session
-
-    with open_session() as s:
-        if name:
-            rows = data_assets.list_versions(session=s, workspace=workspace_name(workspace), name=name)
-            columns = ["name", "version", "type", "archived", "created_at", "path"]
-        else:
-            rows = data_assets.list_data_assets(
-                session=s, workspace=workspace_name(workspace), include_archived=archived
-            )
-            columns = ["name", "latest_version", "type", "versions", "updated_at", "description"]
-    emit(rows, output, columns=columns)
-
-
-@app.command()
-def show(
-    name: NameOpt,
-    version: VersionOpt = None,
-    label: Annotated[str | None, typer.Option("--label", "-l", help="'latest'.")] = None,
-    output: OutputOption = OutputFormat.table,
-    workspace: WorkspaceOption = None,
-) -> None:
-    """Show one version (``--version V`` or ``--label latest``)."""
-    from backend.services import data_assets, open_session
-
-    if version and label:
-        fail("give --version or --label, not both")
-    with open_session() as s:
-        asset = data_assets.get_data_asset(
-            session=s, workspace=workspace_name(workspace), name=name, version=version, label=label
-        )
-    emit(asset, output)
+common.add_create(
+    app,
+    "data_assets.data_asset",
+    kind="data",
+    help="Register a data asset version from a YAML file or from flags.",
+    type_help="uri_file, uri_folder or mltable.",
+    path_help="Local path, azureml:// path or URL.",
+    from_flags=_from_flags,
+)
+common.add_list(
+    app,
+    name_help="List this asset's versions.",
+    help="List data assets (latest version of each), or every version of one asset.",
+    list_=common.version_lister(
+        "data_assets.list_data_assets",
+        "data_assets.list_data_asset_versions",
+        version_columns=["name", "version", "type", "archived", "created_at", "path"],
+    ),
+)
+common.add_show(app, name_option=NameOpt, show=common.version_shower("data_assets.get_data_asset"))
+common.add_archive_and_restore(
+    app,
+    NameOpt,
+    common.service("data_assets.archive_data_asset"),
+    common.service("data_assets.restore_data_asset"),
+)
 
 
-@app.command()
-def archive(name: NameOpt, version: VersionOpt = None, workspace: WorkspaceOption = None) -> None:
-    """Archive a version (or every version): ``@latest`` then skips it."""
-    from backend.services import data_assets, open_session
-
-    with open_session() as s:
-        done = data_assets.archive_data_asset(
-            session=s, workspace=workspace_name(workspace), name=name, version=version
-        )
-    typer.echo(f"archived {name} version(s) {', '.join(done)}")
-
-
-@app.command()
-def restore(name: NameOpt, version: VersionOpt = None, workspace: WorkspaceOption = None) -> None:
-    """Restore an archived version (or every version)."""
-    from backend.services import data_assets, open_session
-
-    with open_session() as s:
-        done = data_assets.restore_data_asset(
-            session=s, workspace=workspace_name(workspace), name=name, version=version
-        )
-    typer.echo(f"restored {name} version(s) {', '.join(done)}")
-
-
-@app.command()
+@common.command(app)
 def preview(
     name: NameOpt,
-    version: VersionOpt = None,
+    version: common.VersionOption = None,
     rows: Annotated[int | None, typer.Option("--rows", "-r", help="First K rows (default: all).")] = None,
     output: Annotated[PreviewFormat, typer.Option("--output", "-o")] = PreviewFormat.csv,
-    workspace: WorkspaceOption = None,
+    *,
+    workspace: str,
 ) -> None:
     """Print the table as Studio reads it (csv by default)."""
-    from backend.services import data_assets, open_session
+    from backend.services import data_assets
 
     if rows is not None and rows < 0:
-        fail("--rows must be 0 or more")
-    with open_session() as s:
-        table = data_assets.preview_data(
-            session=s, workspace=workspace_name(workspace), name=name, version=version, rows=rows
-        ).frame
+        common.fail("--rows must be 0 or more")
+    table = common.in_workspace(
+        workspace, data_assets.preview_data, name=name, version=version, rows=rows
+    ).frame
     if output == PreviewFormat.csv:
         sys.stdout.write(table.to_csv(index=False))
     elif output == PreviewFormat.json:

@@ -13,15 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from studio.commands._common import (
-    OutputFormat,
-    OutputOption,
-    WorkspaceOption,
-    emit,
-    fail,
-    parse_tags,
-    workspace_name,
-)
+from studio.commands import _common as common
 
 app = typer.Typer(
     help="Register datastores (local folders, Azure Blob, Data Lake Gen2) and work with their files.",
@@ -35,8 +27,7 @@ ENV_SECRETS = {
 }
 LIST_COLUMNS = ["name", "type", "default", "built_in", "location", "credential", "description"]
 
-NameOpt = Annotated[str, typer.Option("--name", "-n", help="Datastore name.", show_default=False)]
-TagsOpt = Annotated[list[str] | None, typer.Option("--tags", help="key=value; repeat for more.")]
+NameOpt = Annotated[str, common.name_option("Datastore name.", show_default=False)]
 AccountKeyOpt = Annotated[
     str | None,
     typer.Option(
@@ -62,23 +53,20 @@ ClientSecretOpt = Annotated[
 AnonymousOpt = Annotated[
     bool, typer.Option("--anonymous", help="No credential: anonymous access to a public container.")
 ]
-
-
-def _credentials_from_flags(
-    account_key: str | None,
-    sas_token: str | None,
-    tenant_id: str | None,
-    client_id: str | None,
-    client_secret: str | None,
-) -> dict[str, str]:
-    given = {
-        "account_key": account_key,
-        "sas_token": sas_token,
-        "tenant_id": tenant_id,
-        "client_id": client_id,
-        "client_secret": client_secret,
+# The credential flags, given to a command as one dict ``credential``.
+CREDENTIAL_OPTIONS = {
+    "credential": {
+        "account_key": AccountKeyOpt,
+        "sas_token": SasTokenOpt,
+        "tenant_id": TenantOpt,
+        "client_id": ClientOpt,
+        "client_secret": ClientSecretOpt,
     }
-    return {k: v for k, v in given.items() if v}
+}
+
+
+def _credentials_from_flags(credential: dict[str, str | None]) -> dict[str, str]:
+    return {k: v for k, v in credential.items() if v}
 
 
 def _credentials_from_env(with_principal: dict[str, str]) -> dict[str, str]:
@@ -107,18 +95,13 @@ def _row(store) -> dict[str, Any]:
     }
 
 
-@app.command()
+@common.command(app, groups={"base": common.create_base("Datastore"), **CREDENTIAL_OPTIONS})
 def create(
-    file: Annotated[
-        Path | None, typer.Option("--file", "-f", help="Datastore YAML (the cloud's format).")
-    ] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="field=value override; repeat.")] = None,
-    name: Annotated[str | None, typer.Option("--name", "-n", help="Datastore name.")] = None,
-    type_: Annotated[
-        str | None, typer.Option("--type", "-t", help="local, azure_blob or azure_data_lake_gen2.")
-    ] = None,
-    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
-    tags: TagsOpt = None,
+    *,
+    base: dict[str, Any],
+    type_: Annotated[str | None, common.type_option("local, azure_blob or azure_data_lake_gen2.")] = None,
+    description: common.DescriptionOption = None,
+    tags: common.TagsOption = None,
     path: Annotated[str | None, typer.Option("--path", help="Folder of a local datastore.")] = None,
     account_name: Annotated[str | None, typer.Option("--account-name", help="Storage account.")] = None,
     container_name: Annotated[
@@ -131,31 +114,30 @@ def create(
         str | None, typer.Option("--endpoint", help="core.windows.net (default) or host:port of an emulator.")
     ] = None,
     protocol: Annotated[str | None, typer.Option("--protocol", help="https (default) or http.")] = None,
-    account_key: AccountKeyOpt = None,
-    sas_token: SasTokenOpt = None,
-    tenant_id: TenantOpt = None,
-    client_id: ClientOpt = None,
-    client_secret: ClientSecretOpt = None,
+    credential: dict[str, str | None],
     anonymous: AnonymousOpt = False,
-    output: OutputOption = OutputFormat.table,
-    workspace: WorkspaceOption = None,
+    output: common.OutputFormat,
+    workspace: str,
 ) -> None:
     """Register a datastore from a YAML file and/or flags; its connection is checked first."""
-    from backend.services import datastores, open_session
+    from backend.services import datastores
     from backend.specs import apply_overrides, read_yaml
+
+    file, set_, name = base["file"], base["set_"], base["name"]
 
     source = str(file) if file else "command line"
     data: dict[str, Any] = read_yaml(file) if file else {}
-    flags = {
-        "name": name,
-        "type": type_,
-        "description": description,
-        "path": path,
-        "account_name": account_name,
-        "endpoint": endpoint,
-        "protocol": protocol,
-    }
-    data.update({k: v for k, v in flags.items() if v is not None})
+    data.update(
+        common.given(
+            name=name,
+            type=type_,
+            description=description,
+            path=path,
+            account_name=account_name,
+            endpoint=endpoint,
+            protocol=protocol,
+        )
+    )
     kind = data.get("type")
     if container_name is not None or filesystem is not None:
         if kind == "azure_data_lake_gen2":
@@ -163,12 +145,12 @@ def create(
         else:
             data["container_name"] = container_name or filesystem
     if tags is not None:
-        data["tags"] = {**(data.get("tags") or {}), **(parse_tags(tags) or {})}
+        data["tags"] = {**(data.get("tags") or {}), **(common.parse_tags(tags) or {})}
     data = apply_overrides(data, set_, source=source)
     kind = data.get("type")
-    creds = _credentials_from_flags(account_key, sas_token, tenant_id, client_id, client_secret)
+    creds = _credentials_from_flags(credential)
     if anonymous and creds:
-        fail("--anonymous cannot be combined with a credential")
+        common.fail("--anonymous cannot be combined with a credential")
     if anonymous:
         data["credentials"] = {}
     elif creds and {"tenant_id", "client_id"} & creds.keys() and "client_secret" not in creds:
@@ -178,43 +160,33 @@ def create(
     elif kind in datastores.AZURE_TYPES and not data.get("credentials"):
         data["credentials"] = _credentials_from_env({})
     spec = datastores.parse_datastore(data, source=source, base_dir=file.resolve().parent if file else None)
-    with open_session() as s:
-        created = datastores.create_datastore(session=s, workspace=workspace_name(workspace), spec=spec)
-    emit(created, output)
+    common.emit(common.in_workspace(workspace, datastores.create_datastore, spec=spec), output)
 
 
-@app.command("list")
-def list_(output: OutputOption = OutputFormat.table, workspace: WorkspaceOption = None) -> None:
+@common.command(app, "list")
+def list_(*, output: common.OutputFormat, workspace: str) -> None:
     """List the workspace's datastores (the default one is marked)."""
-    from backend.services import datastores, open_session
+    from backend.services import datastores
 
-    with open_session() as s:
-        stores = datastores.list_datastores(session=s, workspace=workspace_name(workspace))
-    if output == OutputFormat.json:
-        emit(stores, output)
-    else:
-        emit([_row(d) for d in stores], output, columns=LIST_COLUMNS)
+    stores = common.in_workspace(workspace, datastores.list_datastores)
+    common.emit(stores, output, columns=LIST_COLUMNS, table=[_row(d) for d in stores])
 
 
-@app.command()
-def show(name: NameOpt, output: OutputOption = OutputFormat.table, workspace: WorkspaceOption = None) -> None:
+@common.command(app)
+def show(name: NameOpt, *, output: common.OutputFormat, workspace: str) -> None:
     """Show a datastore: its settings and whether a credential is set (never the credential)."""
-    from backend.services import datastores, open_session
+    from backend.services import datastores
 
-    with open_session() as s:
-        emit(datastores.get_datastore(session=s, workspace=workspace_name(workspace), name=name), output)
+    common.emit(common.in_workspace(workspace, datastores.get_datastore, name=name), output)
 
 
-@app.command()
+@common.command(app, groups=CREDENTIAL_OPTIONS)
 def update(
     name: NameOpt,
-    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
-    tags: TagsOpt = None,
-    account_key: AccountKeyOpt = None,
-    sas_token: SasTokenOpt = None,
-    tenant_id: TenantOpt = None,
-    client_id: ClientOpt = None,
-    client_secret: ClientSecretOpt = None,
+    description: common.DescriptionOption = None,
+    tags: common.TagsOption = None,
+    *,
+    credential: dict[str, str | None],
     anonymous: AnonymousOpt = False,
     credential_from_env: Annotated[
         bool,
@@ -223,161 +195,139 @@ def update(
             help="Replace the credential with the one in STUDIO_DATASTORE_ACCOUNT_KEY / _SAS_TOKEN / _CLIENT_SECRET.",
         ),
     ] = False,
-    output: OutputOption = OutputFormat.table,
-    workspace: WorkspaceOption = None,
+    output: common.OutputFormat,
+    workspace: str,
 ) -> None:
     """Change a datastore's description or tags, or replace its credential (checked first)."""
-    from backend.services import datastores, open_session
+    from backend.services import datastores
 
-    creds = _credentials_from_flags(account_key, sas_token, tenant_id, client_id, client_secret)
+    creds = _credentials_from_flags(credential)
     if credential_from_env:
         creds = _credentials_from_env(creds) if "client_secret" not in creds else creds
         if not creds:
-            fail(f"--credential-from-env: none of {', '.join(ENV_SECRETS.values())} is set")
+            common.fail(f"--credential-from-env: none of {', '.join(ENV_SECRETS.values())} is set")
     if anonymous and creds:
-        fail("--anonymous cannot be combined with a credential")
+        common.fail("--anonymous cannot be combined with a credential")
     credentials = None
     if creds or anonymous:
         credentials = datastores.parse_credentials(creds, source="command line")
     change = datastores.DatastoreUpdate(
-        description=description, tags=parse_tags(tags), credentials=credentials
+        description=description, tags=common.parse_tags(tags), credentials=credentials
     )
-    with open_session() as s:
-        updated = datastores.update_datastore(
-            session=s, workspace=workspace_name(workspace), name=name, data=change
-        )
-    emit(updated, output)
+    common.emit(common.in_workspace(workspace, datastores.update_datastore, name=name, data=change), output)
 
 
-@app.command()
-def delete(
-    name: NameOpt,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    workspace: WorkspaceOption = None,
-) -> None:
+@common.command(app)
+def delete(name: NameOpt, yes: common.YesOption = False, *, workspace: str) -> None:
     """Unregister a datastore (its files stay). Refused for built-ins, the default, and stores in use."""
     from backend.errors import ConflictError
-    from backend.services import datastores, open_session
+    from backend.services import datastores
 
-    ws = workspace_name(workspace)
-    with open_session() as s:
-        reason = datastores.delete_refusal(session=s, workspace=ws, name=name)
+    reason = common.in_workspace(workspace, datastores.delete_refusal, name=name)
     if reason:
         raise ConflictError(reason)
-    if not yes:
-        typer.confirm(f"Unregister datastore {name!r}? (its files are not deleted)", abort=True)
-    with open_session() as s:
-        datastores.delete_datastore(session=s, workspace=ws, name=name)
+    common.confirm(yes, f"Unregister datastore {name!r}? (its files are not deleted)")
+    common.in_workspace(workspace, datastores.delete_datastore, name=name)
     typer.echo(f"deleted datastore {name}")
 
 
-@app.command("set-default")
-def set_default(name: NameOpt, workspace: WorkspaceOption = None) -> None:
+@common.command(app, "set-default")
+def set_default(name: NameOpt, *, workspace: str) -> None:
     """Make a datastore the workspace's default (uploads, data assets and job outputs go there)."""
-    from backend.services import datastores, open_session
+    from backend.services import datastores
 
-    with open_session() as s:
-        datastores.set_default_datastore(session=s, workspace=workspace_name(workspace), name=name)
+    common.in_workspace(workspace, datastores.set_default_datastore, name=name)
     typer.echo(f"{name} is now the default datastore")
 
 
-@app.command()
+@common.command(app)
 def upload(
     name: NameOpt,
     src: Annotated[Path, typer.Option("--src", help="Local file or folder.", show_default=False)],
     dest: Annotated[str, typer.Option("--dest", help="Path on the datastore (a folder ends with '/').")] = "",
-    output: OutputOption = OutputFormat.table,
-    workspace: WorkspaceOption = None,
+    *,
+    output: common.OutputFormat,
+    workspace: str,
 ) -> None:
     """Copy a local file or folder to a datastore."""
-    from backend.services import datastores, open_session
+    from backend.services import datastores
     from backend.storage.uris import DatastorePath
 
-    with open_session() as s:
-        written = datastores.upload(
-            session=s, workspace=workspace_name(workspace), name=name, src=src, dest=dest
-        )
-    if output == OutputFormat.json:
-        emit([DatastorePath(name, p).uri for p in written], output)
+    written = common.in_workspace(workspace, datastores.upload, name=name, src=src, dest=dest)
+    if output == common.OutputFormat.json:
+        common.emit([DatastorePath(name, p).uri for p in written], output)
     else:
         where = DatastorePath(name, dest if src.is_dir() else written[0]).uri
         typer.echo(f"uploaded {len(written)} file{'s' if len(written) != 1 else ''} to {where}")
 
 
-@app.command()
+@common.command(app)
 def download(
     name: NameOpt,
     src: Annotated[str, typer.Option("--src", help="Path on the datastore.", show_default=False)],
     dest: Annotated[Path, typer.Option("--dest", help="Local file or folder.")] = Path("."),
-    workspace: WorkspaceOption = None,
+    *,
+    workspace: str,
 ) -> None:
     """Copy a file or folder from a datastore to this machine."""
-    from backend.services import datastores, open_session
+    from backend.services import datastores
 
-    with open_session() as s:
-        local = datastores.download(
-            session=s, workspace=workspace_name(workspace), name=name, src=src, dest=dest
-        )
+    local = common.in_workspace(workspace, datastores.download, name=name, src=src, dest=dest)
     typer.echo(f"downloaded {src} to {local}")
 
 
-@app.command()
+@common.command(app)
 def ls(
     name: NameOpt,
     path: Annotated[str, typer.Option("--path", "-p", help="Folder on the datastore.")] = "",
     limit: Annotated[int, typer.Option("--limit", help="List at most this many entries.")] = 1000,
-    output: OutputOption = OutputFormat.table,
-    workspace: WorkspaceOption = None,
+    *,
+    output: common.OutputFormat,
+    workspace: str,
 ) -> None:
     """List a folder of a datastore."""
-    from backend.services import datastores, open_session
+    from backend.services import datastores
 
-    with open_session() as s:
-        listing = datastores.list_files(
-            session=s, workspace=workspace_name(workspace), name=name, path=path, limit=limit
-        )
-    emit(listing.entries, output, columns=["name", "is_dir", "size", "modified"])
+    listing = common.in_workspace(workspace, datastores.list_files, name=name, path=path, limit=limit)
+    common.emit(listing.entries, output, columns=["name", "is_dir", "size", "modified"])
     if listing.truncated:
         typer.echo(f"showing {len(listing.entries)} of {listing.total} entries (use --limit)", err=True)
 
 
-@app.command()
+@common.command(app)
 def rm(
     name: NameOpt,
     path: Annotated[
         str, typer.Option("--path", "-p", help="File or folder on the datastore.", show_default=False)
     ],
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    workspace: WorkspaceOption = None,
+    yes: common.YesOption = False,
+    *,
+    workspace: str,
 ) -> None:
     """Delete a file or folder on a datastore."""
-    from backend.services import datastores, open_session
+    from backend.services import datastores
 
-    if not yes:
-        typer.confirm(f"Delete {path} (and everything under it) on datastore {name!r}?", abort=True)
-    with open_session() as s:
-        datastores.delete_file(session=s, workspace=workspace_name(workspace), name=name, path=path)
+    common.confirm(yes, f"Delete {path} (and everything under it) on datastore {name!r}?")
+    common.in_workspace(workspace, datastores.delete_file, name=name, path=path)
     typer.echo(f"deleted {path}")
 
 
-@app.command()
+@common.command(app)
 def preview(
     name: NameOpt,
     path: Annotated[
         str, typer.Option("--path", "-p", help="csv, tsv, parquet or jsonl file.", show_default=False)
     ],
     rows: Annotated[int, typer.Option("--rows", help="How many rows.")] = 20,
-    output: OutputOption = OutputFormat.table,
-    workspace: WorkspaceOption = None,
+    *,
+    output: common.OutputFormat,
+    workspace: str,
 ) -> None:
     """Show the first rows of a tabular file on a datastore."""
     import json
 
-    from backend.services import datastores, open_session
+    from backend.services import datastores
 
-    with open_session() as s:
-        frame = datastores.preview_file(
-            session=s, workspace=workspace_name(workspace), name=name, path=path, rows=rows
-        )
+    frame = common.in_workspace(workspace, datastores.preview_file, name=name, path=path, rows=rows)
     records = json.loads(frame.to_json(orient="records", date_format="iso"))
-    emit(records, output, columns=[str(c) for c in frame.columns])
+    common.emit(records, output, columns=[str(c) for c in frame.columns])

@@ -3,159 +3,132 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from backend.statuses import BuildStatus
-from studio.commands._common import (
-    OutputFormat,
-    OutputOption,
-    WorkspaceOption,
-    emit,
-    fail,
-    parse_tags,
-    workspace_name,
-)
+from studio.commands import _common as common
 
 app = typer.Typer(help="Create, list, show, build, archive and restore environments.", no_args_is_help=True)
 
-NameOpt = Annotated[str, typer.Option("--name", "-n", help="Environment name.")]
-VersionOpt = Annotated[str | None, typer.Option("--version", "-v", help="Version (default: latest).")]
-LabelOpt = Annotated[
-    str | None, typer.Option("--label", "-l", help="'latest': the highest version not archived.")
-]
+NameOpt = Annotated[str, common.name_option("Environment name.")]
 
 LIST_COLUMNS = ["name", "version", "kind", "runs_in", "build_status", "image", "description", "created_at"]
 
 
 def _record(env, build) -> dict:
-    data = env.model_dump(mode="json")
-    data["runs_in"] = "curated base environment" if env.uses_builtin else f"venv {env.spec_hash[:12]}"
+    data = common.plain(
+        env, runs_in="curated base environment" if env.uses_builtin else f"venv {env.spec_hash[:12]}"
+    )
     if build is not None:
         data["build"] = build.model_dump(mode="json", include={"status", "python", "log_path", "finished_at"})
         data["build_error"] = build.error
     return data
 
 
-@app.command()
+@common.command(app, groups={"base": common.create_base("Environment")})
 def create(
-    file: Annotated[
-        Path | None, typer.Option("--file", "-f", help="Environment YAML (the cloud's format).")
-    ] = None,
-    set_: Annotated[
-        list[str] | None, typer.Option("--set", help="Override a field: field.sub=value.")
-    ] = None,
-    name: Annotated[str | None, typer.Option("--name", "-n", help="Environment name.")] = None,
-    version: Annotated[
-        str | None, typer.Option("--version", "-v", help="Version (default: next integer).")
-    ] = None,
+    *,
+    base: dict[str, Any],
+    version: Annotated[str | None, common.version_option("Version (default: next integer).")] = None,
     image: Annotated[str | None, typer.Option("--image", "-i", help="Container image (recorded).")] = None,
     conda_file: Annotated[Path | None, typer.Option("--conda-file", help="Conda YAML file.")] = None,
     pip_file: Annotated[Path | None, typer.Option("--pip-file", help="pip requirements file.")] = None,
     pip: Annotated[
         list[str] | None, typer.Option("--pip", help="A pip requirement; repeat for more.")
     ] = None,
-    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
-    tags: Annotated[list[str] | None, typer.Option("--tags", help="key=value; repeat for more.")] = None,
+    description: common.DescriptionOption = None,
+    tags: common.TagsOption = None,
     build: Annotated[bool, typer.Option("--build", help="Build its virtual environment now.")] = False,
-    output: OutputOption = OutputFormat.table,
-    workspace: WorkspaceOption = None,
+    output: common.OutputFormat,
+    workspace: str,
 ) -> None:
     """Register an environment version from a YAML file or from flags."""
-    from backend.services import environments, open_session
+    from backend.services import environment_specs, environments
     from backend.specs.environment import EnvironmentSpec
 
-    ws = workspace_name(workspace)
+    file, set_, name = base["file"], base["set_"], base["name"]
+
     pip_lines = list(pip or [])
     if pip_file:
-        pip_lines += environments.read_requirements_file(pip_file)
-    overrides = list(set_ or [])
-    for key, value in (("name", name), ("version", version), ("image", image), ("description", description)):
-        if value is not None:
-            overrides.append(f"{key}={value}")
+        pip_lines += environment_specs.read_requirements_file(pip_file)
+    overrides = common.flag_overrides(set_, name=name, version=version, image=image, description=description)
     if conda_file:
         overrides.append(f"conda_file={conda_file.resolve()}")
-    with open_session() as s:
-        if file:
-            env = environments.create_environment_from_file(
-                session=s, workspace=ws, path=file, overrides=overrides, pip_requirements=pip_lines
-            )
-            if tags:
-                env = environments.update_environment(
-                    session=s,
-                    workspace=ws,
-                    name=env.name,
-                    version=env.version,
-                    tags={**env.tags, **parse_tags(tags)},
-                )
-        else:
-            if not name:
-                fail("give --file FILE, or --name NAME with --image, --conda-file, --pip-file or --pip")
-            spec = EnvironmentSpec(
+    if not file and not name:
+        common.fail("give --file FILE, or --name NAME with --image, --conda-file, --pip-file or --pip")
+    env = common.create_from_file_or_flags(
+        file,
+        from_file=lambda s: environments.create_environment_from_file(
+            session=s, workspace=workspace, path=file, overrides=overrides, pip_requirements=pip_lines
+        ),
+        tags=tags,
+        add_tags=lambda s, env, new_tags: environments.update_environment(
+            session=s, workspace=workspace, name=env.name, version=env.version, tags={**env.tags, **new_tags}
+        ),
+        from_flags=lambda s: environments.create_environment(
+            session=s,
+            workspace=workspace,
+            spec=EnvironmentSpec(
                 name=name,
                 version=version,
                 image=image,
                 description=description,
-                tags=parse_tags(tags) or {},
+                tags=common.parse_tags(tags) or {},
                 conda_file=str(conda_file.resolve()) if conda_file else None,
-            )
-            env = environments.create_environment(
-                session=s, workspace=ws, spec=spec, pip_requirements=pip_lines, source="environment"
-            )
+            ),
+            pip_requirements=pip_lines,
+            source="environment",
+        ),
+    )
+    created = common.AssetVersion(workspace, env.name, env.version)
     if build and env.spec_hash:
-        _build(ws, env.name, env.version, None)
-    _show(ws, env.name, env.version, None, output)
+        _build(created)
+    _show(created, output)
 
 
-@app.command("list")
-def list_(
-    name: Annotated[str | None, typer.Option("--name", "-n", help="List every version of this one.")] = None,
-    archived: Annotated[bool, typer.Option("--include-archived", help="Show archived versions too.")] = False,
-    output: OutputOption = OutputFormat.table,
-    workspace: WorkspaceOption = None,
-) -> None:
-    """List environments (the latest version of each; --name: all its versions)."""
-    from backend.services import environments, open_session
+def _list(workspace: str, name: str | None, include_archived: bool, output: common.OutputFormat) -> None:
+    from backend.services import environments
 
-    with open_session() as s:
-        rows = environments.list_environments(
-            session=s, workspace=workspace_name(workspace), name=name, include_archived=archived
-        )
-    emit([_record(r, None) for r in rows], output, columns=LIST_COLUMNS)
+    rows = common.in_workspace(
+        workspace, environments.list_environments, name=name, include_archived=include_archived
+    )
+    common.emit([_record(r, None) for r in rows], output, columns=LIST_COLUMNS)
 
 
-def _show(ws: str, name: str, version: str | None, label: str | None, output: OutputFormat) -> None:
-    from backend.services import environments, open_session
+def _show(chosen: common.AssetVersion, output: common.OutputFormat) -> None:
+    from backend.services import environment_builds, environments, open_session
 
     with open_session() as s:
-        env = environments.get_environment(session=s, workspace=ws, name=name, version=version, label=label)
-        build = environments.get_build(session=s, spec_hash=env.spec_hash) if env.spec_hash else None
-    emit(_record(env, build), output)
+        env = environments.get_environment(session=s, **chosen.keywords())
+        build = environment_builds.get_build(session=s, spec_hash=env.spec_hash) if env.spec_hash else None
+    common.emit(_record(env, build), output)
 
 
-@app.command()
-def show(
-    name: NameOpt,
-    version: VersionOpt = None,
-    label: LabelOpt = None,
-    output: OutputOption = OutputFormat.table,
-    workspace: WorkspaceOption = None,
-) -> None:
-    """Show an environment version with its build status and how it resolves here."""
-    _show(workspace_name(workspace), name, version, label, output)
+common.add_list(
+    app,
+    name_help="List every version of this one.",
+    help="List environments (the latest version of each; --name: all its versions).",
+    list_=_list,
+)
+common.add_show(
+    app,
+    name_option=NameOpt,
+    help="Show an environment version with its build status and how it resolves here.",
+    show=_show,
+)
 
 
-def _build(ws: str, name: str, version: str | None, label: str | None) -> None:
+def _build(chosen: common.AssetVersion) -> None:
     from backend.errors import StudioError
-    from backend.services import environments, open_session
+    from backend.services import environment_builds, environments
 
-    with open_session() as s:
-        env = environments.get_environment(session=s, workspace=ws, name=name, version=version, label=label)
+    env = common.in_session(environments.get_environment, **chosen.keywords())
     if not env.spec_hash:
         typer.echo(f"{env.reason}; there is nothing to build")
         return
-    result = environments.build_environment(env.spec_hash, echo=typer.echo)
+    result = environment_builds.build_environment(env.spec_hash, echo=typer.echo)
     if result.status != BuildStatus.SUCCEEDED:
         last = (result.error or "").strip().splitlines()[-1:] or ["see the build log"]
         raise StudioError(
@@ -164,48 +137,22 @@ def _build(ws: str, name: str, version: str | None, label: str | None) -> None:
     typer.echo(f"environment {env.name}:{env.version} is built: {result.python}")
 
 
-@app.command()
+@common.command(app)
 def build(
-    name: NameOpt,
-    version: VersionOpt = None,
-    label: LabelOpt = None,
-    workspace: WorkspaceOption = None,
+    name: NameOpt, version: common.VersionOption = None, label: common.LabelOption = None, *, workspace: str
 ) -> None:
     """Build an environment's virtual environment now, showing the log (reused when already built)."""
-    _build(workspace_name(workspace), name, version, label)
+    _build(common.AssetVersion(workspace, name, version, label))
 
 
-@app.command()
-def archive(
-    name: NameOpt,
-    version: Annotated[
-        str | None, typer.Option("--version", "-v", help="One version (default: all).")
-    ] = None,
-    workspace: WorkspaceOption = None,
-) -> None:
-    """Archive a version (or every version): hidden from lists and @latest, still usable by version."""
-    from backend.services import environments, open_session
-
-    with open_session() as s:
-        count = environments.archive_environment(
-            session=s, workspace=workspace_name(workspace), name=name, version=version
-        )
-    typer.echo(f"archived {count} version(s) of environment {name}")
+def _report(verb: str, name: str, changed: list[str]) -> str:
+    return f"{verb} {len(changed)} version(s) of environment {name}"
 
 
-@app.command()
-def restore(
-    name: NameOpt,
-    version: Annotated[
-        str | None, typer.Option("--version", "-v", help="One version (default: all).")
-    ] = None,
-    workspace: WorkspaceOption = None,
-) -> None:
-    """Restore archived versions."""
-    from backend.services import environments, open_session
-
-    with open_session() as s:
-        count = environments.restore_environment(
-            session=s, workspace=workspace_name(workspace), name=name, version=version
-        )
-    typer.echo(f"restored {count} version(s) of environment {name}")
+common.add_archive_and_restore(
+    app,
+    NameOpt,
+    common.service("environments.archive_environment"),
+    common.service("environments.restore_environment"),
+    report=_report,
+)

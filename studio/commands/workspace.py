@@ -6,19 +6,18 @@ from typing import Annotated
 
 import typer
 
-from studio.commands._common import OutputFormat, OutputOption, WorkspaceOption, emit, fail, parse_tags
+from studio.commands import _common as common
 
 app = typer.Typer(help="Create, list, show, update and delete workspaces.", no_args_is_help=True)
 
 NameArg = Annotated[str | None, typer.Argument(help="Workspace name.", show_default=False)]
-NameOpt = Annotated[str | None, typer.Option("--name", "-n", help="Workspace name.")]
-TagsOpt = Annotated[list[str] | None, typer.Option("--tags", help="key=value; repeat for more.")]
+NameOpt = Annotated[str | None, common.name_option("Workspace name.")]
 
 
 def _name(arg: str | None, opt: str | None) -> str:
     name = opt or arg
     if not name:
-        fail("name the workspace: --name NAME")
+        common.fail("name the workspace: --name NAME")
     return name
 
 
@@ -34,89 +33,72 @@ def _show(name: str) -> dict:
     return ws
 
 
-@app.command()
+@common.command(app)
 def create(
     name_arg: NameArg = None,
     name: NameOpt = None,
     description: Annotated[str, typer.Option("--description", "-d")] = "",
-    tags: TagsOpt = None,
-    output: OutputOption = OutputFormat.table,
-    workspace: WorkspaceOption = None,
+    tags: common.TagsOption = None,
+    *,
+    output: common.OutputFormat,
+    workspace: str,
 ) -> None:
     """Create a workspace with its four built-in datastores."""
-    from backend.services import open_session, workspaces
+    from backend.services import workspaces
 
     ws_name = _name(name_arg, name)
-    with open_session() as s:
-        workspaces.create_workspace(
-            session=s,
-            data=workspaces.WorkspaceCreate(
-                name=ws_name, description=description, tags=parse_tags(tags) or {}
-            ),
-        )
-    emit(_show(ws_name), output)
+    data = workspaces.WorkspaceCreate(
+        name=ws_name, description=description, tags=common.parse_tags(tags) or {}
+    )
+    common.in_session(workspaces.create_workspace, data=data)
+    common.emit(_show(ws_name), output)
 
 
-@app.command("list")
-def list_(output: OutputOption = OutputFormat.table, workspace: WorkspaceOption = None) -> None:
+@common.command(app, "list")
+def list_(*, output: common.OutputFormat, workspace: str) -> None:
     """List workspaces."""
-    from backend.services import open_session, workspaces
+    from backend.services import workspaces
 
-    with open_session() as s:
-        rows = workspaces.list_workspaces(session=s)
-    emit(rows, output, columns=["name", "description", "tags", "created_at"])
+    rows = common.in_session(workspaces.list_workspaces)
+    common.emit(rows, output, columns=["name", "description", "tags", "created_at"])
 
 
-@app.command()
+@common.command(app)
 def show(
-    name_arg: NameArg = None,
-    name: NameOpt = None,
-    output: OutputOption = OutputFormat.table,
-    workspace: WorkspaceOption = None,
+    name_arg: NameArg = None, name: NameOpt = None, *, output: common.OutputFormat, workspace: str
 ) -> None:
     """Show a workspace and its datastores (defaults to the current workspace)."""
-    from studio.commands._common import workspace_name
-
-    emit(_show(name or name_arg or workspace_name(workspace)), output)
+    common.emit(_show(name or name_arg or workspace), output)
 
 
-@app.command()
+@common.command(app)
 def update(
     name_arg: NameArg = None,
     name: NameOpt = None,
-    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
-    tags: TagsOpt = None,
-    output: OutputOption = OutputFormat.table,
-    workspace: WorkspaceOption = None,
+    description: common.DescriptionOption = None,
+    tags: common.TagsOption = None,
+    *,
+    output: common.OutputFormat,
+    workspace: str,
 ) -> None:
     """Change a workspace's description or tags."""
-    from backend.services import open_session, workspaces
+    from backend.services import workspaces
 
     ws_name = _name(name_arg, name)
-    with open_session() as s:
-        workspaces.update_workspace(
-            session=s,
-            name=ws_name,
-            data=workspaces.WorkspaceUpdate(description=description, tags=parse_tags(tags)),
-        )
-    emit(_show(ws_name), output)
+    data = workspaces.WorkspaceUpdate(description=description, tags=common.parse_tags(tags))
+    common.in_session(workspaces.update_workspace, name=ws_name, data=data)
+    common.emit(_show(ws_name), output)
 
 
-@app.command()
+@common.command(app)
 def delete(
-    name_arg: NameArg = None,
-    name: NameOpt = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    workspace: WorkspaceOption = None,
+    name_arg: NameArg = None, name: NameOpt = None, yes: common.YesOption = False, *, workspace: str
 ) -> None:
     """Delete a workspace and everything stored in it (refused while work runs in it)."""
-    from backend.services import open_session, workspaces
+    from backend.services import workspaces
 
     ws_name = _name(name_arg, name)
-    with open_session() as s:
-        workspaces.get_workspace(session=s, name=ws_name)
-    if not yes:
-        typer.confirm(f"Delete workspace {ws_name!r} and all its data?", abort=True)
-    with open_session() as s:
-        workspaces.delete_workspace(session=s, name=ws_name, confirm=ws_name)
+    common.in_session(workspaces.get_workspace, name=ws_name)
+    common.confirm(yes, f"Delete workspace {ws_name!r} and all its data?")
+    common.in_session(workspaces.delete_workspace, name=ws_name, confirm=ws_name)
     typer.echo(f"deleted workspace {ws_name}")

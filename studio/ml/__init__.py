@@ -12,6 +12,30 @@ Importing this package is cheap: the service layer is imported when a call needs
 
 from studio.ml.builders import command, load_component, load_job
 from studio.ml.client import MLClient
-from studio.ml.entities import Input, Output
+from studio.ml.entities import (
+    CodeConfiguration,
+    Input,
+    KubernetesOnlineDeployment,
+    KubernetesOnlineEndpoint,
+    ManagedOnlineDeployment,
+    ManagedOnlineEndpoint,
+    Model,
+    OnlineRequestSettings,
+    Output,
+)
 
-__all__ = ["Input", "MLClient", "Output", "command", "load_component", "load_job"]
+__all__ = [
+    "CodeConfiguration",
+    "Input",
+    "KubernetesOnlineDeployment",
+    "KubernetesOnlineEndpoint",
+    "MLClient",
+    "ManagedOnlineDeployment",
+    "ManagedOnlineEndpoint",
+    "Model",
+    "OnlineRequestSettings",
+    "Output",
+    "command",
+    "load_component",
+    "load_job",
+]

@@ -9,43 +9,35 @@ from collections.abc import Mapping
 from pathlib import Path, PurePath
 from typing import Any
 
-from studio.ml.entities import (
-    AttrDict,
-    Command,
-    CommandComponent,
-    Input,
-    Job,
-    Output,
-    PipelineJob,
-    _register_node,
-)
+from studio.ml.entities import AttrDict, Command, CommandComponent, Input, Job, Output, PipelineJob
+from studio.ml.entities._job._pipeline_builder import _register_node
 
 
 def command(
     *,
-    command: str | None = None,
-    code: str | PurePath | None = None,
-    environment: Any = None,
-    inputs: Mapping[str, Any] | None = None,
-    outputs: Mapping[str, Output | None] | None = None,
-    compute: str | None = None,
     name: str | None = None,
-    display_name: str | None = None,
-    experiment_name: str | None = None,
     description: str | None = None,
     tags: Mapping[str, str] | None = None,
     properties: Mapping[str, Any] | None = None,
+    display_name: str | None = None,
+    command: str | None = None,
+    experiment_name: str | None = None,
+    environment: Any = None,
     environment_variables: Mapping[str, str] | None = None,
     distribution: Mapping[str, Any] | None = None,
+    compute: str | None = None,
+    inputs: Mapping[str, Any] | None = None,
+    outputs: Mapping[str, Output | None] | None = None,
     instance_count: int | None = None,
     instance_type: str | None = None,
     shm_size: str | None = None,
     timeout: int | None = None,
+    code: str | PurePath | None = None,
     identity: Mapping[str, Any] | None = None,
     services: Mapping[str, Any] | None = None,
     queue_settings: Mapping[str, Any] | None = None,
 ) -> Command:
-    """A command job; relative ``code`` and local input paths resolve against the current folder.
+    """A command job (keywords in the cloud's order); relative ``code`` and local input paths resolve against the current folder.
 
     ``inputs`` values are literals (``3``, ``"text"``, ``True``) or ``Input(...)``; ``outputs`` values are
     ``Output(...)`` or ``None`` (a fresh folder). ``environment`` is a reference (``azureml:name:1``,
@@ -99,7 +91,7 @@ def load_job(source: str | os.PathLike) -> Job:
     from backend.specs.job import CommandJobSpec
     from backend.specs.pipeline import PipelineJobSpec
     from backend.specs.sweep import SweepJobSpec
-    from studio.ml.sweep import SweepJob
+    from studio.ml.entities._job.sweep.sweep_job import SweepJob
 
     path = Path(source)
     data = read_yaml(path)

@@ -5,11 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from studio.ml.operations import (
+    BenchmarkOperations,
     ComponentOperations,
     ComputeOperations,
+    ConnectionOperations,
     DataOperations,
     EnvironmentOperations,
     JobOperations,
+    ModelOperations,
+    OnlineDeploymentOperations,
+    OnlineEndpointOperations,
+    ResponsibleAIOperations,
 )
 
 
@@ -39,6 +45,12 @@ class MLClient:
         self.environments = EnvironmentOperations(self.workspace_name)
         self.compute = ComputeOperations(self.workspace_name)
         self.components = ComponentOperations(self.workspace_name)
+        self.online_endpoints = OnlineEndpointOperations(self.workspace_name)
+        self.online_deployments = OnlineDeploymentOperations(self.workspace_name)
+        self.models = ModelOperations(self.workspace_name)
+        self.responsible_ai = ResponsibleAIOperations(self.workspace_name)
+        self.benchmarks = BenchmarkOperations(self.workspace_name)
+        self.connections = ConnectionOperations(self.workspace_name)
 
     @classmethod
     def from_config(
@@ -51,13 +63,18 @@ class MLClient:
     def create_or_update(self, entity: Any, **kwargs: Any) -> Any:
         """The cloud's shortcut: a job, data asset or component goes to ``jobs``, ``data`` or ``components``."""
         from backend.errors import ValidationError
-        from studio.ml.entities import CommandComponent, Data, Job
+        from studio.ml.entities import CommandComponent, Data, Job, Model
 
-        for kind, operations in ((Job, self.jobs), (Data, self.data), (CommandComponent, self.components)):
+        for kind, operations in (
+            (Job, self.jobs),
+            (Data, self.data),
+            (CommandComponent, self.components),
+            (Model, self.models),
+        ):
             if isinstance(entity, kind):
                 return operations.create_or_update(entity, **kwargs)
         raise ValidationError(
-            f"create_or_update: a {type(entity).__name__} cannot be created here (jobs, Data, components)"
+            f"create_or_update: a {type(entity).__name__} cannot be created here (jobs, Data, components, Model)"
         )
 
     def __repr__(self) -> str:

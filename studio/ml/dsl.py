@@ -29,16 +29,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from studio.ml.entities import (
-    _PIPELINE_BUILDERS,
-    AttrDict,
-    Job,
-    Output,
-    PipelineInput,
-    PipelineJob,
-    _PipelineBuilder,
-    _validation_error,
-)
+from studio.ml.entities import AttrDict, Job, Output, PipelineInput, PipelineJob
+from studio.ml.entities._base import _validation_error
+from studio.ml.entities._job._pipeline_builder import _PIPELINE_BUILDERS, _PipelineBuilder
 
 # ``@pipeline`` keywords that go to the pipeline's ``settings`` (``compute`` is the cloud's alias).
 SETTINGS = (

@@ -15,4 +15,15 @@ class JobException(StudioError):
         self.failure_reason = failure_reason
 
 
-__all__ = ["JobException"]
+class HttpResponseError(StudioError):
+    """A scoring request answered with a status that is not 2xx (``online_endpoints.invoke``), as
+    ``azure.core.exceptions.HttpResponseError``: ``status_code`` and the answer's body as ``message``."""
+
+    def __init__(self, message: str, *, status_code: int, body: str = ""):
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.body = body
+
+
+__all__ = ["HttpResponseError", "JobException"]

@@ -15,6 +15,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
+from backend.statuses import JobStatus
+
 COLOR_SCALE = "Viridis"
 LEGEND_CAP = 12  # legend entries; the other lines are still drawn and named on hover
 MAX_POINTS_PER_LINE = 2000  # points drawn per curve (smoothing uses every point)
@@ -22,15 +24,15 @@ MAX_CATEGORY_TICKS = 25
 CHART_MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 
 STATUS_COLORS = {
-    "Completed": "green",
-    "Failed": "red",
-    "Canceled": "gray",
-    "CancelRequested": "orange",
-    "Running": "blue",
-    "Preparing": "violet",
-    "Finalizing": "violet",
-    "Queued": "gray",
-    "NotStarted": "gray",
+    JobStatus.COMPLETED: "green",
+    JobStatus.FAILED: "red",
+    JobStatus.CANCELED: "gray",
+    JobStatus.CANCEL_REQUESTED: "orange",
+    JobStatus.RUNNING: "blue",
+    JobStatus.PREPARING: "violet",
+    JobStatus.FINALIZING: "violet",
+    JobStatus.QUEUED: "gray",
+    JobStatus.NOT_STARTED: "gray",
 }
 STATUS_DOTS = {"green": "🟢", "red": "🔴", "gray": "⚪", "orange": "🟠", "blue": "🔵", "violet": "🟣"}
 X_AXES = {"step": "Step", "relative": "Relative time (s)", "time": "Wall time"}
@@ -39,6 +41,24 @@ X_AXES = {"step": "Step", "relative": "Relative time (s)", "time": "Wall time"}
 def status_color(status: str) -> str:
     """The colour of a status badge (``st.badge(status, color=...)``)."""
     return STATUS_COLORS.get(status, "gray")
+
+
+def finite(value: object) -> bool:
+    """A real number (not a bool, not NaN or infinite): what a table or chart can show."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def number(value: object, digits: int = 3) -> str:
+    """A metric as text: "–" when missing, thousands separated, else ``digits`` decimals."""
+    if isinstance(value, bool) or value is None:
+        return "–"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "–"
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.{digits}f}"
+    return str(value)
 
 
 def status_label(status: str) -> str:
@@ -91,16 +111,19 @@ class Curve:
         return list(self.steps)
 
 
-def _colors(values: list[float | None]) -> list[str]:
-    known = [v for v in values if v is not None and not math.isnan(v)]
+def scale_positions(values: Sequence[float | None]) -> list[float] | None:
+    """Where each value sits on a colour scale, from 0 (lowest) to 1 (highest), 0.5 for a missing one;
+    None when no value is known."""
+    known = [v for v in values if v is not None and math.isfinite(v)]
     if not known:
-        return sample_colorscale(COLOR_SCALE, [0.5] * len(values))
+        return None
     low, high = min(known), max(known)
     span = (high - low) or 1.0
-    return sample_colorscale(
-        COLOR_SCALE,
-        [0.5 if v is None or math.isnan(v) else (v - low) / span for v in values],
-    )
+    return [0.5 if v is None or not math.isfinite(v) else (v - low) / span for v in values]
+
+
+def _colors(values: list[float | None]) -> list[str]:
+    return sample_colorscale(COLOR_SCALE, scale_positions(values) or [0.5] * len(values))
 
 
 def metric_curves(
@@ -154,7 +177,7 @@ def metric_curves(
         )
     if colored:
         known = [c.color_value for c in curves if c.color_value is not None]
-        fig.add_trace(_colorbar_trace(min(known), max(known), color_title))
+        fig.add_trace(colorbar_trace(min(known), max(known), color_title))
     if len(curves) > legend_cap:
         fig.add_annotation(
             text=f"legend lists {legend_cap} of {len(curves)} runs; hover a line to name it",
@@ -189,7 +212,7 @@ def _default_palette(n: int) -> list[str]:
     return sample_colorscale(COLOR_SCALE, [i / max(1, n - 1) for i in range(n)])
 
 
-def _colorbar_trace(low: float, high: float, title: str) -> go.Scatter:
+def colorbar_trace(low: float, high: float, title: str, scale: str = COLOR_SCALE) -> go.Scatter:
     """An invisible trace that only draws the colour bar for lines coloured on the scale."""
     return go.Scatter(
         x=[None],
@@ -198,7 +221,7 @@ def _colorbar_trace(low: float, high: float, title: str) -> go.Scatter:
         showlegend=False,
         hoverinfo="skip",
         marker={
-            "colorscale": COLOR_SCALE,
+            "colorscale": scale,
             "cmin": low,
             "cmax": high if high > low else low + 1,
             "color": [low],
@@ -223,6 +246,18 @@ def numeric_or_text(series: pd.Series) -> pd.Series:
     return series
 
 
+def category_dimension(label: str, text: pd.Series, categories: list[str]) -> dict:
+    """A parallel-coordinates axis of text values, one tick per category (every n-th when there are many)."""
+    step = max(1, math.ceil(len(categories) / MAX_CATEGORY_TICKS))
+    return {
+        "label": label,
+        "values": text.map({c: i for i, c in enumerate(categories)}).tolist(),
+        "tickvals": list(range(0, len(categories), step)),
+        "ticktext": [c[:24] for c in categories[::step]],
+        "range": [-0.5, max(0.5, len(categories) - 0.5)],
+    }
+
+
 def parallel_coordinates(
     frame: pd.DataFrame, dimensions: list[str], *, color: str | None = None, height: int = 460
 ) -> tuple[go.Figure, int]:
@@ -240,18 +275,7 @@ def parallel_coordinates(
             dims.append({"label": name, "values": series.astype(float).tolist()})
             continue
         text = series.astype(str)
-        categories = sorted(text.unique())
-        codes = text.map({c: i for i, c in enumerate(categories)})
-        step = max(1, math.ceil(len(categories) / MAX_CATEGORY_TICKS))
-        dims.append(
-            {
-                "label": name,
-                "values": codes.tolist(),
-                "tickvals": list(range(0, len(categories), step)),
-                "ticktext": [c[:24] for c in categories[::step]],
-                "range": [-0.5, max(0.5, len(categories) - 0.5)],
-            }
-        )
+        dims.append(category_dimension(name, text, sorted(text.unique())))
     line: dict = {"color": "#636efa"}
     if color and len(complete):
         series = complete[color]
@@ -339,11 +363,16 @@ __all__ = [
     "COLOR_SCALE",
     "LEGEND_CAP",
     "Curve",
+    "category_dimension",
+    "colorbar_trace",
     "differing_columns",
     "ema",
+    "finite",
     "metric_curves",
+    "number",
     "numeric_or_text",
     "parallel_coordinates",
+    "scale_positions",
     "scatter",
     "status_color",
     "status_label",

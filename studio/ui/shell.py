@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,6 +14,30 @@ from backend.errors import StudioError
 T = TypeVar("T")
 PAGES = Path(__file__).resolve().parents[2] / "pages"
 WORKSPACE_KEY = "workspace"
+
+# The navigation, for the entry point and the quick links: sections in the order of the cloud studio's
+# left rail, each entry (page file, title, icon). A page is listed once it works.
+SECTIONS: dict[str, list[tuple[str, str, str]]] = {
+    "": [("home.py", "Home", ":material/home:")],
+    "Assets": [
+        ("data.py", "Data", ":material/dataset:"),
+        ("datastores.py", "Datastores", ":material/database:"),
+        ("environments.py", "Environments", ":material/deployed_code:"),
+        ("components.py", "Components", ":material/widgets:"),
+        ("models.py", "Models", ":material/model_training:"),
+        ("responsible_ai.py", "Responsible AI", ":material/balance:"),
+        ("model_benchmarks.py", "Model benchmarks", ":material/leaderboard:"),
+        ("endpoints.py", "Endpoints", ":material/api:"),
+    ],
+    "Compute and jobs": [
+        ("compute.py", "Compute", ":material/memory:"),
+        ("jobs.py", "Jobs", ":material/work:"),
+        ("sweeps.py", "Sweeps", ":material/tune:"),
+        ("pipelines.py", "Pipelines", ":material/account_tree:"),
+    ],
+    "Manage": [("workspaces.py", "Workspaces", ":material/workspaces:")],
+}
+ICONS = {file: icon for entries in SECTIONS.values() for file, _, icon in entries}
 
 
 def current_workspace() -> str:
@@ -108,6 +132,13 @@ def selected_row(event, frame: pd.DataFrame) -> dict | None:
 def page_link(page: str, label: str, icon: str | None = None, **params: str) -> None:
     """A link to another page that keeps the workspace (and names an object with ``params``)."""
     st.page_link(PAGES / page, label=label, icon=icon, query_params={"ws": current_workspace(), **params})
+
+
+def page_links(links: Iterable[tuple[str, str]]) -> None:
+    """Links (page file, label) to the pages that exist, each with the page's icon in the navigation."""
+    for page, label in links:
+        if (PAGES / page).exists():
+            page_link(page, label, ICONS[page])
 
 
 def go(routes: tuple[str, ...] | list[str], **params: str) -> None:

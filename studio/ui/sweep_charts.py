@@ -15,7 +15,16 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
 from backend.services.sweeps import SweepView
-from studio.ui.charts import CHART_MARGIN, COLOR_SCALE, LEGEND_CAP, MAX_CATEGORY_TICKS, is_numeric, scatter
+from studio.ui.charts import (
+    CHART_MARGIN,
+    COLOR_SCALE,
+    LEGEND_CAP,
+    category_dimension,
+    colorbar_trace,
+    is_numeric,
+    scale_positions,
+    scatter,
+)
 
 TRIAL = "trial"
 FIXED_COLUMNS = ("trial", "#", "status", "best", "intervals", "run time (s)", "canceled by policy", "note")
@@ -146,27 +155,23 @@ def metric_over_trials(view: SweepView, *, height: int = 380) -> go.Figure:
                 hovertemplate=f"best after trial #%{{x}}: %{{y:.6g}}<extra>{view.goal}</extra>",
             )
         )
-    fig.update_layout(
-        title=f"{view.primary_metric} by trial ({view.goal})",
-        height=height,
-        margin=CHART_MARGIN,
-        xaxis_title="trial (in order of sampling)",
-        yaxis_title=view.primary_metric,
-        xaxis={"dtick": 1} if len(view.trials) <= 30 else {},
-        legend={"orientation": "h", "y": -0.2},
+    return _layout(
+        fig, f"{view.primary_metric} by trial ({view.goal})", "trial (in order of sampling)", view, height
+    ).update_layout(
+        xaxis={"dtick": 1} if len(view.trials) <= 30 else {}, legend={"orientation": "h", "y": -0.2}
     )
-    return fig
+
+
+def _layout(fig: go.Figure, title: str, x_title: str, view: SweepView, height: int) -> go.Figure:
+    """A chart of the primary metric (on the y axis) of a sweep's trials."""
+    return fig.update_layout(
+        title=title, height=height, margin=CHART_MARGIN, xaxis_title=x_title, yaxis_title=view.primary_metric
+    )
 
 
 def _colors(values: list[float | None], goal: str) -> list[str]:
-    known = [v for v in values if v is not None and math.isfinite(v)]
-    if not known:
-        return ["#636efa"] * len(values)
-    low, high = min(known), max(known)
-    span = (high - low) or 1.0
-    return sample_colorscale(
-        _scale(goal), [0.5 if v is None or not math.isfinite(v) else (v - low) / span for v in values]
-    )
+    positions = scale_positions(values)
+    return sample_colorscale(_scale(goal), positions) if positions else ["#636efa"] * len(values)
 
 
 def learning_curves(
@@ -227,34 +232,15 @@ def learning_curves(
         )
     known = [t.metric for t in trials if t.metric is not None and math.isfinite(t.metric)]
     if known:
-        low, high = min(known), max(known)
         fig.add_trace(
-            go.Scatter(
-                x=[None],
-                y=[None],
-                mode="markers",
-                showlegend=False,
-                hoverinfo="skip",
-                marker={
-                    "colorscale": _scale(view.goal),
-                    "cmin": low,
-                    "cmax": high if high > low else low + 1,
-                    "color": [low],
-                    "showscale": True,
-                    "colorbar": {"title": {"text": f"final {view.primary_metric}"}, "thickness": 12},
-                },
-            )
+            colorbar_trace(min(known), max(known), f"final {view.primary_metric}", scale=_scale(view.goal))
         )
-    fig.update_layout(
-        title=f"Learning curves: {view.primary_metric} per interval",
-        height=height,
-        margin=CHART_MARGIN,
-        xaxis_title="interval (n-th logged value)",
-        yaxis_title=view.primary_metric,
-        hovermode="closest",
-        legend={"orientation": "h", "y": -0.18, "font": {"size": 11}},  # the colour bar takes the right
+    title = f"Learning curves: {view.primary_metric} per interval"
+    # The colour bar takes the right side: the legend goes below.
+    legend = {"orientation": "h", "y": -0.18, "font": {"size": 11}}
+    return _layout(fig, title, "interval (n-th logged value)", view, height).update_layout(
+        hovermode="closest", legend=legend
     )
-    return fig
 
 
 def _category_order(view: SweepView, name: str, present: list[str]) -> list[str]:
@@ -278,17 +264,7 @@ def parallel_coordinates(view: SweepView, *, height: int = 460) -> go.Figure:
             dims.append({"label": name, "values": series.astype(float).tolist()})
             continue
         text = series.astype(str)
-        categories = _category_order(view, name, sorted(text.unique()))
-        step = max(1, math.ceil(len(categories) / MAX_CATEGORY_TICKS))
-        dims.append(
-            {
-                "label": name,
-                "values": text.map({c: i for i, c in enumerate(categories)}).tolist(),
-                "tickvals": list(range(0, len(categories), step)),
-                "ticktext": [c[:24] for c in categories[::step]],
-                "range": [-0.5, max(0.5, len(categories) - 0.5)],
-            }
-        )
+        dims.append(category_dimension(name, text, _category_order(view, name, sorted(text.unique()))))
     values = frame[metric].astype(float).tolist()
     dims.append({"label": view.primary_metric, "values": values})
     line: dict[str, Any] = {"color": "#636efa"}

@@ -103,17 +103,19 @@ def shot(page, name: str) -> Path:
     return path
 
 
-def grid_cells_contain(page, text: str, timeout_s: float = 20) -> bool:
+def grid_cells_contain(page, text: str, timeout_s: float = 20, *, partial: bool = False) -> bool:
     """Streamlit tables draw on a canvas; their cells are readable through the accessibility grid.
 
-    Tables arrive after the rest of a rerun, so this waits (up to ``timeout_s``) for a cell with ``text``.
+    Tables arrive after the rest of a rerun, so this waits (up to ``timeout_s``) for a cell with ``text``
+    (a cell that is ``text``, or with ``partial`` one that holds it).
     """
     import time
 
     cells = page.locator("[data-testid='stDataFrame'] [role='gridcell']")
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if text in cells.all_text_contents():
+        found = cells.all_text_contents()
+        if text in found or (partial and any(text in cell for cell in found)):
             return True
         page.wait_for_timeout(250)
     return False

@@ -85,9 +85,18 @@ def _wait_for_badge(page, status: str, timeout_s: float) -> None:
 
 
 def _show_chart(page, timeout_s: float = 60) -> None:
-    chart = page.locator(".js-plotly-plot:visible").first
-    chart.wait_for(timeout=timeout_s * 1000)
-    chart.scroll_into_view_if_needed()
+    from playwright.sync_api import Error as PlaywrightError
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        chart = page.locator(".js-plotly-plot:visible").first
+        chart.wait_for(timeout=max(1.0, deadline - time.monotonic()) * 1000)
+        try:
+            chart.scroll_into_view_if_needed(timeout=5_000)
+            break
+        except PlaywrightError as exc:  # the live view drew the chart anew meanwhile: find it again
+            if "not attached" not in str(exc) or time.monotonic() > deadline:
+                raise
     page.wait_for_timeout(800)
 
 

@@ -3,6 +3,7 @@
 import time
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from backend.services import jobs, open_session
@@ -61,6 +62,44 @@ def _submit_form(page) -> str:
     page.wait_for_url("**job=*", timeout=60_000)
     wait_for_app(page)
     return page.url.split("job=", 1)[1].split("&", 1)[0]
+
+
+def _grid_row_of(page, name: str) -> int:
+    """The 0-based data row that shows ``name`` (the grid's accessible rows; row 1 is the header)."""
+    rows = page.locator("[data-testid='stDataFrame'] [role='row']")
+    for i in range(rows.count()):
+        if name in rows.nth(i).locator("[role='gridcell']").all_text_contents():
+            return int(rows.nth(i).get_attribute("aria-rowindex") or i + 1) - 2
+    raise AssertionError(f"job {name} is not in the table")
+
+
+def _select_rows(page, names: list[str], attempts: int = 4) -> None:
+    """Tick the selection checkbox of each job's row and check that the page saw it ("Compare (n)").
+
+    The table draws on a canvas, so the checkbox is clicked by position; a click that lands while the grid
+    is still being drawn (after a rerun) is lost, so it is tried again until the count moves."""
+    for picked, name in enumerate(names, start=1):
+        for name_ in names:
+            assert grid_cells_contain(page, name_), f"job {name_} never appeared in the table"
+        for _attempt in range(attempts):
+            grid = page.locator("[data-testid='stDataFrame']").first
+            grid.scroll_into_view_if_needed()
+            box = grid.bounding_box()
+            row = _grid_row_of(page, name)
+            x, y = box["x"] + 18, box["y"] + ROW_HEIGHT * (row + 1) + ROW_HEIGHT / 2
+            page.mouse.move(x, y)  # hover first: the checkbox shows under the pointer
+            page.wait_for_timeout(300)
+            page.mouse.click(x, y)
+            try:
+                page.get_by_role("button", name=f"Compare ({picked})").wait_for(timeout=8_000)
+                break
+            except PlaywrightTimeout:
+                wait_for_app(page)  # a slow rerun may have taken the click after all: never click twice
+                if page.get_by_role("button", name=f"Compare ({picked})").count():
+                    break
+        else:
+            raise AssertionError(f"selecting the row of {name} never reached the page (Compare ({picked}))")
+        wait_for_app(page)
 
 
 def test_create_a_job_watch_its_log_clone_it_and_compare_the_runs(page, tmp_path):
@@ -131,21 +170,12 @@ def test_create_a_job_watch_its_log_clone_it_and_compare_the_runs(page, tmp_path
     # Pick both runs in the list and compare them.
     page.get_by_role("button", name="← All jobs").click()
     wait_for_app(page)
-    search = page.get_by_placeholder("type to filter rows")
+    search = page.get_by_placeholder("Search jobs: name, display name or experiment")
     search.fill(EXPERIMENT)
     search.press("Enter")
     wait_for_app(page)
-    grid = page.locator("[data-testid='stDataFrame']").first
-    grid.wait_for()
-    page.wait_for_timeout(1000)
-    box = grid.bounding_box()
-    for row in (0, 1):  # the two newest jobs: the row selection checkboxes in the first column
-        x, y = box["x"] + 18, box["y"] + ROW_HEIGHT * (row + 1) + ROW_HEIGHT / 2
-        page.mouse.move(x, y)  # the table draws on a canvas: hover, then click the checkbox
-        page.wait_for_timeout(300)
-        page.mouse.click(x, y)
-        page.get_by_role("button", name=f"Compare ({row + 1})").wait_for(timeout=30_000)
-        wait_for_app(page)
+    expect(page.get_by_text("rows 1-2 of 2")).to_be_visible(timeout=30_000)  # the service's count
+    _select_rows(page, [first, second])
     compare = page.get_by_role("button", name="Compare (2)")
     shot(page, "05-list-two-selected")
     compare.click()

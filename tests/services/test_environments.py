@@ -11,6 +11,8 @@ from backend.services import (
     NotFoundError,
     ValidationError,
     base_environment,
+    environment_builds,
+    environment_specs,
     environments,
     open_session,
     workspaces,
@@ -50,12 +52,12 @@ def _resolve(reference, workspace="default") -> environments.ResolvedEnvironment
         return environments.resolve_environment(session=s, workspace=workspace, reference=reference)
 
 
-def _build_row(spec_hash: str) -> environments.EnvironmentBuildPublic:
+def _build_row(spec_hash: str) -> environment_builds.EnvironmentBuildPublic:
     with open_session() as s:
-        return environments.get_build(session=s, spec_hash=spec_hash)
+        return environment_builds.get_build(session=s, spec_hash=spec_hash)
 
 
-def _wait_until_settled(spec_hash: str, timeout: float = 180) -> environments.EnvironmentBuildPublic:
+def _wait_until_settled(spec_hash: str, timeout: float = 180) -> environment_builds.EnvironmentBuildPublic:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         build = _build_row(spec_hash)
@@ -277,12 +279,12 @@ def test_the_form_takes_conda_yaml_text_and_pip_lines():
 def test_a_requirements_file_is_read_line_by_line(tmp_path):
     path = tmp_path / "requirements.txt"
     path.write_text("# deps\nsix==1.17.0\n\nrequests>=2  # http\n")
-    assert environments.read_requirements_file(path) == ["six==1.17.0", "requests>=2"]
+    assert environment_specs.read_requirements_file(path) == ["six==1.17.0", "requests>=2"]
     path.write_text("six\n-e ./local\n")
     with pytest.raises(
         ValidationError, match=r"requirements\.txt: line 2: pip option '-e \./local' is not supported"
     ):
-        environments.read_requirements_file(path)
+        environment_specs.read_requirements_file(path)
 
 
 # --------------------------------------------------------------------------------------- resolution
@@ -357,7 +359,7 @@ def test_an_inline_environment_is_registered_once_per_content():
 def test_a_tiny_environment_builds_with_uv_and_a_second_one_with_the_same_spec_reuses_it():
     env = _create("tiny", pip=["six"])
     lines: list[str] = []
-    build = environments.build_environment(env.spec_hash, echo=lines.append)
+    build = environment_builds.build_environment(env.spec_hash, echo=lines.append)
     assert build.status == BuildStatus.SUCCEEDED, build.error
     assert build.python_version == ".".join(map(str, sys.version_info[:3]))
     assert any(line.startswith("$ ") and " venv " in line for line in lines)
@@ -367,7 +369,9 @@ def test_a_tiny_environment_builds_with_uv_and_a_second_one_with_the_same_spec_r
     assert ran.returncode == 0, ran.stderr
     assert Path(ran.stdout.strip()) == Path(build.venv_path)
     log = Path(build.log_path)
-    assert log == environments.envs_root() / env.spec_hash / "build.log" and "Succeeded" in log.read_text()
+    assert (
+        log == environment_builds.envs_root() / env.spec_hash / "build.log" and "Succeeded" in log.read_text()
+    )
 
     # Same spec, written differently, in another workspace: same hash, no second build.
     with open_session() as s:
@@ -375,30 +379,30 @@ def test_a_tiny_environment_builds_with_uv_and_a_second_one_with_the_same_spec_r
     twin = _create("twin", pip=["SIX"], workspace="other-ws")
     assert twin.spec_hash == env.spec_hash and twin.build_status == BuildStatus.SUCCEEDED
     before = log.stat().st_mtime_ns
-    again = environments.build_environment(twin.spec_hash)
+    again = environment_builds.build_environment(twin.spec_hash)
     assert again.status == BuildStatus.SUCCEEDED and again.finished_at == build.finished_at
     assert log.stat().st_mtime_ns == before
 
 
 def test_a_failing_build_is_failed_with_the_log_tail():
     env = _create("broken", pip=[MISSING_PACKAGE])
-    build = environments.build_environment(env.spec_hash)
+    build = environment_builds.build_environment(env.spec_hash)
     assert build.status == BuildStatus.FAILED
     assert MISSING_PACKAGE in build.error
     assert build.error.strip().splitlines()[-1].startswith("Build failed: uv pip install exited with code")
-    assert len(build.error.splitlines()) <= environments.LOG_TAIL_LINES
+    assert len(build.error.splitlines()) <= environment_builds.LOG_TAIL_LINES
     with open_session() as s:
         assert (
             environments.get_environment(session=s, workspace="default", name="broken").build_status
             == BuildStatus.FAILED
         )
-        assert MISSING_PACKAGE in environments.read_build_log(session=s, spec_hash=env.spec_hash)
+        assert MISSING_PACKAGE in environment_builds.read_build_log(session=s, spec_hash=env.spec_hash)
 
 
 def test_a_python_version_that_is_not_installed_is_a_clear_error():
     env = _create("old-python", conda_file={"dependencies": ["python=3.4", {"pip": ["six"]}]})
     assert env.python_version == "3.4"
-    build = environments.build_environment(env.spec_hash)
+    build = environment_builds.build_environment(env.spec_hash)
     assert build.status == BuildStatus.FAILED
     last = build.error.strip().splitlines()[-1]
     assert "Python 3.4 is not installed on this machine (installed: " in last
@@ -430,7 +434,7 @@ def test_two_processes_asking_for_the_same_hash_at_once_build_it_once():
     # A package that does not exist keeps this fast: the loser must wait and report the winner's result.
     env = _create("shared", pip=[MISSING_PACKAGE])
     code = (
-        "from backend.services.environments import build_environment; "
+        "from backend.services.environment_builds import build_environment; "
         f"print(build_environment({env.spec_hash!r}).status)"
     )
     procs = [
@@ -449,8 +453,8 @@ def test_two_processes_asking_for_the_same_hash_at_once_build_it_once():
 def test_a_build_whose_builder_died_is_taken_over():
     env = _create("orphan", pip=[MISSING_PACKAGE])
     with open_session() as s:
-        environments.set_build_status(session=s, spec_hash=env.spec_hash, status="Building")
-    pid_file = environments.envs_root() / env.spec_hash / "build.pid"
+        environment_builds.set_build_status(session=s, spec_hash=env.spec_hash, status="Building")
+    pid_file = environment_builds.envs_root() / env.spec_hash / "build.pid"
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     pid_file.write_text("999999999 0")  # no such process
     with open_session() as s:  # the UI may ask again: it is queued, not left "Building" forever
@@ -468,7 +472,7 @@ def test_deleting_a_workspace_is_refused_while_an_environment_builds():
         workspaces.create_workspace(session=s, data=workspaces.WorkspaceCreate(name="busy-ws"))
     env = _create("my-env", pip=["six"], workspace="busy-ws")
     with open_session() as s:
-        environments.set_build_status(session=s, spec_hash=env.spec_hash, status="Building")
+        environment_builds.set_build_status(session=s, spec_hash=env.spec_hash, status="Building")
     with (
         open_session() as s,
         pytest.raises(ConflictError, match=r"has work running \(environment build my-env:1\)"),
@@ -476,7 +480,7 @@ def test_deleting_a_workspace_is_refused_while_an_environment_builds():
         workspaces.delete_workspace(session=s, name="busy-ws", confirm="busy-ws")
     with open_session() as s:
         assert workspaces.running_work(session=s, name="default") == []
-        environments.set_build_status(
+        environment_builds.set_build_status(
             session=s, spec_hash=env.spec_hash, status=BuildStatus.FAILED, error="stopped"
         )
     with open_session() as s:

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from backend.errors import ValidationError
-from backend.services import data_assets, datastores, environments, job_forms, jobs, open_session
+from backend.services import data_assets, datastores, environments, job_files, job_forms, jobs, open_session
 from backend.services.job_forms import InputField, JobForm, OutputField
 from backend.statuses import JobStatus
 from tests.conftest import REPO
@@ -116,7 +116,7 @@ limits: {timeout: 60}
 """
     )
     with open_session() as s:
-        original = jobs.create_job_from_file(session=s, workspace="default", file=tmp_path / "job.yml")
+        original = job_files.create_job_from_file(session=s, workspace="default", file=tmp_path / "job.yml")
         form = job_forms.form_from_job(session=s, workspace="default", name=original.name)
     assert form.name == "" and form.display_name == "first try" and form.experiment_name == "exp"
     assert form.environment == "azureml:AzureML-sklearn-1.5@latest"

@@ -10,15 +10,22 @@ import yaml
 
 from backend.services import (
     ValidationError,
+    component_forms,
     components,
     data_assets,
     datastores,
     jobs,
     open_session,
+    pipeline_composer,
     pipeline_plans,
 )
 from backend.services import pipeline_views as pv
-from backend.services.pipeline_views import ComposedInput, ComposedPipeline, ComposedStep, PipelineInputField
+from backend.services.pipeline_composer import (
+    ComposedInput,
+    ComposedPipeline,
+    ComposedStep,
+    PipelineInputField,
+)
 from backend.specs.pipeline import PipelineJobSpec
 from backend.statuses import JobStatus
 from tests.job_fixtures import wait
@@ -101,7 +108,7 @@ def _view(name: str) -> pv.PipelineView:
 
 def _submit(pipeline: ComposedPipeline) -> jobs.JobPublic:
     with open_session() as s:
-        return pv.submit_composed(session=s, workspace="default", pipeline=pipeline)
+        return pipeline_composer.submit_composed(session=s, workspace="default", pipeline=pipeline)
 
 
 # --------------------------------------------------------------------------------------------- composer
@@ -151,8 +158,8 @@ def test_composed_yaml_wires_literals_data_pipeline_inputs_and_step_outputs(tmp_
             ),
         ],
     )
-    assert pv.check_composed(pipeline) == []
-    data = yaml.safe_load(pv.compose_pipeline_yaml(pipeline))
+    assert pipeline_composer.check_composed(pipeline) == []
+    data = yaml.safe_load(pipeline_composer.compose_pipeline_yaml(pipeline))
     assert data == {
         "$schema": "https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json",
         "type": "pipeline",
@@ -209,18 +216,20 @@ def test_the_composer_names_wiring_problems_before_the_database_is_asked():
             ComposedStep(name="c", component="writer:1"),
         ],
     )
-    problems = pv.check_composed(pipeline)
+    problems = pipeline_composer.check_composed(pipeline)
     assert "pipeline input '1bad': use letters, digits and '_' (not starting with a digit)" in problems
     assert "pipeline input '1bad': give a value" in problems
     assert "step 'a', input 'greeting': pipeline input 'nope' is not declared" in problems
     assert "step 'b', input 'src': it can only read an output of an earlier step" in problems
     assert "two steps are named 'c'" in problems
-    assert pv.check_composed(ComposedPipeline()) == ["add at least one step (pick a registered component)"]
+    assert pipeline_composer.check_composed(ComposedPipeline()) == [
+        "add at least one step (pick a registered component)"
+    ]
     with (
         open_session() as s,
         pytest.raises(ValidationError, match="pipeline composer: pipeline input '1bad'"),
     ):
-        pv.submit_composed(session=s, workspace="default", pipeline=pipeline)
+        pipeline_composer.submit_composed(session=s, workspace="default", pipeline=pipeline)
 
 
 @pytest.mark.usefixtures("database")
@@ -234,7 +243,7 @@ def test_a_literal_outside_the_components_range_is_refused_with_the_step_and_inp
         ]
     )
     with open_session() as s, pytest.raises(ValidationError) as caught:
-        pv.validate_composed(session=s, workspace="default", pipeline=pipeline)
+        pipeline_composer.validate_composed(session=s, workspace="default", pipeline=pipeline)
     assert str(caught.value) == "pipeline composer: jobs.w.inputs.times: 9 is above the maximum 5"
     pipeline.steps[0].inputs["times"] = ComposedInput(kind="literal", value=2)
     pipeline.steps.append(ComposedStep(name="x", component="nosuch:1"))
@@ -242,7 +251,7 @@ def test_a_literal_outside_the_components_range_is_refused_with_the_step_and_inp
         open_session() as s,
         pytest.raises(ValidationError, match=re.escape("jobs.x.component: 'azureml:nosuch:1'")),
     ):
-        pv.submit_composed(session=s, workspace="default", pipeline=pipeline)
+        pipeline_composer.submit_composed(session=s, workspace="default", pipeline=pipeline)
     with open_session() as s:
         assert jobs.list_jobs(session=s, workspace="default") == []
 
@@ -279,7 +288,7 @@ def test_a_submitted_composition_is_a_queued_pipeline_whose_view_shows_the_graph
 def test_the_view_refuses_a_job_that_is_not_a_pipeline(tmp_path):
     register(tmp_path, WRITER)
     with open_session() as s:
-        job = pv.submit_component_job(session=s, workspace="default", component="writer:1")
+        job = component_forms.submit_component_job(session=s, workspace="default", component="writer:1")
     with open_session() as s, pytest.raises(ValidationError, match="is a command job, not a pipeline"):
         pv.get_pipeline_view(session=s, workspace="default", name=job.name)
 
@@ -293,14 +302,14 @@ def test_a_component_becomes_a_command_job_with_its_snapshot_and_checked_values(
     (tmp_path / "src" / "hello.py").write_text("print('hi')\n")
     text = WRITER.replace("version: 1\n", "version: 1\ncode: ./src\n")
     (writer,) = register(tmp_path, text)
-    data = pv.component_job_data(
+    data = component_forms.component_job_data(
         writer, inputs={"times": ComposedInput(kind="literal", value=2)}, compute="serverless"
     )
     assert data["code"] == writer.spec["code"] and data["code"].startswith("azureml://datastores/")
     assert data["inputs"] == {"greeting": "hello", "times": 2, "mood": "calm"}
     assert data["outputs"] == {"out": {"type": "uri_folder"}}
     with open_session() as s, pytest.raises(ValidationError) as caught:
-        pv.submit_component_job(
+        component_forms.submit_component_job(
             session=s,
             workspace="default",
             component="writer:1",
@@ -308,7 +317,7 @@ def test_a_component_becomes_a_command_job_with_its_snapshot_and_checked_values(
         )
     assert str(caught.value) == "component writer:1: inputs.mood: 'sad' is not one of 'calm', 'loud'"
     with open_session() as s:
-        job = pv.submit_component_job(
+        job = component_forms.submit_component_job(
             session=s,
             workspace="default",
             component="writer:1",
@@ -335,9 +344,9 @@ def test_a_component_job_declares_an_optional_input_it_leaves_empty(tmp_path):
         open_session() as s,
         pytest.raises(ValidationError, match=re.escape("inputs.src: the component needs this input")),
     ):
-        pv.submit_component_job(session=s, workspace="default", component="reader:1")
+        component_forms.submit_component_job(session=s, workspace="default", component="reader:1")
     with open_session() as s:
-        job = pv.submit_component_job(
+        job = component_forms.submit_component_job(
             session=s,
             workspace="default",
             component="reader:1",
@@ -353,14 +362,14 @@ def test_a_component_job_declares_an_optional_input_it_leaves_empty(tmp_path):
 def test_register_an_uploaded_yaml_with_loose_and_folder_code_files():
     text = WRITER.replace("version: 1\n", "code: ./src\n")
     with open_session() as s:
-        first = pv.register_uploaded_component(
+        first = component_forms.register_uploaded_component(
             session=s,
             workspace="default",
             yaml_name="writer.yml",
             yaml_bytes=text.encode(),
             files=[("run.py", b"print(1)\n")],
         )
-        second = pv.register_uploaded_component(
+        second = component_forms.register_uploaded_component(
             session=s,
             workspace="default",
             yaml_name="writer.yml",
@@ -380,7 +389,7 @@ def test_register_an_uploaded_yaml_with_loose_and_folder_code_files():
 def test_an_upload_whose_files_do_not_fit_the_yaml_is_one_clear_message():
     no_code = WRITER
     with open_session() as s, pytest.raises(ValidationError) as caught:
-        pv.register_uploaded_component(
+        component_forms.register_uploaded_component(
             session=s,
             workspace="default",
             yaml_name="w.yml",
@@ -393,17 +402,17 @@ def test_an_upload_whose_files_do_not_fit_the_yaml_is_one_clear_message():
         open_session() as s,
         pytest.raises(ValidationError, match=re.escape("'./src' is a local folder: upload its files too")),
     ):
-        pv.register_uploaded_component(
+        component_forms.register_uploaded_component(
             session=s, workspace="default", yaml_name="w.yml", yaml_bytes=needs_code.encode()
         )
     with open_session() as s, pytest.raises(ValidationError, match=r"^w.yml: field 'command'"):
-        pv.register_uploaded_component(
+        component_forms.register_uploaded_component(
             session=s, workspace="default", yaml_name="w.yml", yaml_bytes=b"name: x\nenvironment: e\n"
         )
     for place in ("/etc", "../elsewhere"):
         escaping = WRITER.replace("version: 1\n", f"code: {place}\n")
         with open_session() as s, pytest.raises(ValidationError) as caught:
-            pv.register_uploaded_component(
+            component_forms.register_uploaded_component(
                 session=s,
                 workspace="default",
                 yaml_name="w.yml",
@@ -428,8 +437,10 @@ def test_register_a_component_yaml_from_the_working_directory_datastore(tmp_path
         store = datastores.get_filesystem(session=s, workspace="default", name="workspaceworkingdirectory")
     store.put(project, "team/proj")
     with open_session() as s:
-        assert pv.component_yaml_files(session=s, workspace="default") == ["team/proj/component.yml"]
-        found = pv.register_component_from_datastore(
+        assert component_forms.component_yaml_files(session=s, workspace="default") == [
+            "team/proj/component.yml"
+        ]
+        found = component_forms.register_component_from_datastore(
             session=s, workspace="default", path="team/proj/component.yml"
         )
         artifacts = datastores.get_filesystem(session=s, workspace="default", name="workspaceartifactstore")
@@ -438,12 +449,16 @@ def test_register_a_component_yaml_from_the_working_directory_datastore(tmp_path
     (project / "bad.yml").write_text(READER.replace("version: 1\n", "code: /etc\n"))
     store.put(project / "bad.yml", "team/proj/bad.yml")
     with open_session() as s, pytest.raises(ValidationError, match="'/etc' must be a folder beside the YAML"):
-        pv.register_component_from_datastore(session=s, workspace="default", path="team/proj/bad.yml")
+        component_forms.register_component_from_datastore(
+            session=s, workspace="default", path="team/proj/bad.yml"
+        )
     with (
         open_session() as s,
         pytest.raises(pv.NotFoundError, match=re.escape("team/nothing.yml: no such file")),
     ):
-        pv.register_component_from_datastore(session=s, workspace="default", path="team/nothing.yml")
+        component_forms.register_component_from_datastore(
+            session=s, workspace="default", path="team/nothing.yml"
+        )
 
 
 # ------------------------------------------------------------------------------------ pipelines that ran

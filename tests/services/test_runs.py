@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from backend.errors import NotFoundError, UnavailableError, ValidationError
-from backend.services import open_session, runs
+from backend.services import comparisons, open_session, runs
 from tests.conftest import reset_caches
 from tests.job_fixtures import submit, wait
 
@@ -156,8 +156,8 @@ def test_jobs_come_with_their_runs_by_name_or_by_experiment(agent, tmp_path):
     for name in names:
         assert wait(name).status == "Completed"
     with open_session() as s:
-        by_experiment = runs.runs_for_jobs(session=s, workspace="default", experiment="compare-me")
-        by_name = runs.runs_for_jobs(session=s, workspace="default", names=[names[0], "ghost"])
+        by_experiment = comparisons.runs_for_jobs(session=s, workspace="default", experiment="compare-me")
+        by_name = comparisons.runs_for_jobs(session=s, workspace="default", names=[names[0], "ghost"])
     assert sorted(r.job for r in by_experiment) == sorted(names)
     assert [r.job for r in by_name] == [names[0]]
     first = by_name[0]
@@ -166,4 +166,4 @@ def test_jobs_come_with_their_runs_by_name_or_by_experiment(agent, tmp_path):
     assert first.run.tags["studio.job"] == names[0]
     assert runs.metric_history(run_id=first.run_id, key="loss").steps == [0, 1, 2]
     with open_session() as s, pytest.raises(NotFoundError, match="experiments: compare-me"):
-        runs.runs_for_jobs(session=s, workspace="default", experiment="nothing-here")
+        comparisons.runs_for_jobs(session=s, workspace="default", experiment="nothing-here")

@@ -7,7 +7,7 @@ import textwrap
 import pytest
 import yaml
 
-from backend.services import ConflictError, ValidationError, components, jobs, open_session, sweeps
+from backend.services import ConflictError, ValidationError, components, job_files, jobs, open_session, sweeps
 from backend.services.sweep_wizard import (
     InputRow,
     PolicyForm,
@@ -241,7 +241,9 @@ def test_the_wizard_yaml_runs_through_studio_job_create_and_the_wizard_submits_t
     form = _form(policy=PolicyForm(type="median_stopping", delay_evaluation=2), seed="3", name="from-yaml")
     (tmp_path / "sweep.yml").write_text(form_yaml(form))
     with open_session() as s:
-        from_file = jobs.create_job_from_file(session=s, workspace="default", file=tmp_path / "sweep.yml")
+        from_file = job_files.create_job_from_file(
+            session=s, workspace="default", file=tmp_path / "sweep.yml"
+        )
     with open_session() as s:
         from_wizard = submit_sweep_form(
             session=s, workspace="default", form=form.model_copy(update={"name": "from-ui"})

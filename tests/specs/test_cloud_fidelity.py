@@ -8,7 +8,16 @@ import logging
 
 import pytest
 
-from backend.services import components, compute, data_assets, datastores, environments, jobs, open_session
+from backend.services import (
+    components,
+    compute,
+    data_assets,
+    datastores,
+    environments,
+    job_files,
+    jobs,
+    open_session,
+)
 from backend.specs import parse_spec, parse_yaml_text
 from tests.conftest import REPO
 
@@ -47,7 +56,7 @@ def _row(name: str):
 def test_pipeline_settings_the_cloud_keeps_are_stored_as_given_with_a_warning(cpu_cluster, caplog):
     file = CLOUD / "jobs" / "pipeline-settings-extra.yml"
     with caplog.at_level(logging.WARNING), open_session() as s:
-        job = jobs.create_job_from_file(session=s, workspace="default", file=file)
+        job = job_files.create_job_from_file(session=s, workspace="default", file=file)
     assert (job.type, job.status, job.compute) == ("pipeline", "Queued", "cpu-cluster")
     settings = _row(job.name).spec["settings"]
     assert settings["default_run_settings"] == {"retries": 1}
@@ -62,7 +71,7 @@ def test_pipeline_settings_the_cloud_keeps_are_stored_as_given_with_a_warning(cp
 def test_steps_and_components_keep_the_keys_the_cloud_keeps(cpu_cluster, iris_on_blobstore, caplog):
     file = CLOUD / "jobs" / "pipeline-components.yml"
     with caplog.at_level(logging.WARNING), open_session() as s:
-        job = jobs.create_job_from_file(session=s, workspace="default", file=file)
+        job = job_files.create_job_from_file(session=s, workspace="default", file=file)
     steps = _row(job.name).spec["steps"]
     assert steps["score_job"]["interface"]["test_data"]["type"] == "uri_folder"  # `type: path`, the old name
     assert steps["score_job"]["tags"] == {"stage": "2"}
@@ -99,7 +108,7 @@ def test_a_component_registers_with_the_clouds_input_forms_and_output_modes():
 def test_a_job_exported_from_the_cloud_runs_here_and_its_read_only_fields_are_ignored(cpu_cluster, caplog):
     file = CLOUD / "jobs" / "exported-command.yml"
     with caplog.at_level(logging.WARNING), open_session() as s:
-        job = jobs.create_job_from_file(session=s, workspace="default", file=file)
+        job = job_files.create_job_from_file(session=s, workspace="default", file=file)
     assert (job.name, job.status, job.compute) == ("brave_heron_abc12345", "Queued", "cpu-cluster")
     assert _warnings(caplog) == [
         f"{file}: field '{key}' is read-only (the cloud sets it); ignored"
@@ -109,13 +118,13 @@ def test_a_job_exported_from_the_cloud_runs_here_and_its_read_only_fields_are_ig
 
 def test_sweeps_in_the_clouds_forms_are_queued_with_normalised_settings(cpu_cluster):
     with open_session() as s:
-        every = jobs.create_job_from_file(
+        every = job_files.create_job_from_file(
             session=s, workspace="default", file=CLOUD / "jobs" / "sweep-every-distribution.yml"
         )
-        bayes = jobs.create_job_from_file(
+        bayes = job_files.create_job_from_file(
             session=s, workspace="default", file=CLOUD / "jobs" / "sweep-bayesian.yml"
         )
-        grid = jobs.create_job_from_file(
+        grid = job_files.create_job_from_file(
             session=s, workspace="default", file=CLOUD / "jobs" / "sweep-grid-truncation.yml"
         )
     spec = _row(every.name).spec

@@ -2,7 +2,7 @@
 
 import pytest
 
-from backend.services import jobs, open_session, sweeps
+from backend.services import job_files, jobs, open_session, sweeps
 from tests.job_fixtures import submit, wait
 
 CURVE_SCRIPT = """
@@ -165,7 +165,7 @@ def test_the_clouds_iris_svm_sweep_runs_20_trials_10_at_a_time_on_a_cluster(trac
                 max_instances=10,
             ),
         )
-        job = jobs.create_job_from_file(
+        job = job_files.create_job_from_file(
             session=s, workspace="default", file=REPO / "tests/fixtures/sweeps/iris_svm/sweep.yml"
         )
     done = wait(job.name, timeout_s=400)

@@ -1,6 +1,6 @@
 import time
 
-from backend.services import environments, open_session
+from backend.services import environment_builds, environments, open_session
 from backend.specs.environment import EnvironmentSpec
 
 MISSING_PACKAGE = "studio-no-such-package-9f3k2"
@@ -104,7 +104,9 @@ def test_the_build_button_starts_a_build_and_the_log_shows_how_it_ended(app):
     assert not at.exception, at.exception
     assert _get("broken").build_status in ("Queued", "Building", "Failed")
     deadline = time.monotonic() + 120
-    while _get("broken").build_status in environments.ACTIVE_BUILD_STATES and time.monotonic() < deadline:
+    while (
+        _get("broken").build_status in environment_builds.ACTIVE_BUILD_STATES and time.monotonic() < deadline
+    ):
         time.sleep(0.3)
     assert _get("broken").build_status == "Failed"
     at.run()

@@ -208,7 +208,11 @@ def test_metrics_and_comparison_draw_charts_for_finished_runs(app, agent, tmp_pa
     at = app("jobs.py", compare=",".join(names))
     assert not at.exception
     assert at.selectbox(key="cmp_metric").value == "loss"
-    assert len(at.get("plotly_chart")) == 3  # curves, parallel coordinates, scatter
+    assert len(at.get("plotly_chart")) == 1  # only the open view is drawn: the curves
+    for view in ("Parallel coordinates", "Scatter"):
+        at = app("jobs.py", compare=",".join(names), view=view)
+        assert not at.exception and len(at.get("plotly_chart")) == 1, view
+    at = app("jobs.py", compare=",".join(names), view="Table")
     table = _table(at, "run")
     assert sorted(table["run"]) == sorted(names)
     assert {"batch", "lr", "layers", "loss (last)", "loss (min)", "loss (max)"} <= set(table.columns)
@@ -218,6 +222,6 @@ def test_metrics_and_comparison_draw_charts_for_finished_runs(app, agent, tmp_pa
     at.number_input(key="cmp_best").set_value(1).run()
     assert _table(at, "run")["run"].tolist() == [names[1]]  # the lowest final loss
 
-    at = app("jobs.py", experiment="cmp")
+    at = app("jobs.py", experiment="cmp", view="Table")
     assert not at.exception
     assert len(_table(at, "run")) == 2

@@ -2,7 +2,7 @@
 
 import yaml
 
-from backend.services import jobs, open_session
+from backend.services import jobs, open_session, pipeline_composer
 from backend.services import pipeline_views as pv
 from backend.statuses import JobStatus
 from tests.services.test_pipeline_views import READER, WRITER, register, writer_then_reader
@@ -19,7 +19,7 @@ def _open(app, **query):
 
 def _submit(pipeline) -> jobs.JobPublic:
     with open_session() as s:
-        return pv.submit_composed(session=s, workspace="default", pipeline=pipeline)
+        return pipeline_composer.submit_composed(session=s, workspace="default", pipeline=pipeline)
 
 
 def _table(at, column: str):
