@@ -128,11 +128,11 @@ def run_sweep(folder: Path, text: str) -> dict:
         view = sweeps.get_sweep(session=s, workspace="default", name=job.name)
     times = [_trial_times(t.name) for t in view.trials]
     history = view.job.history  # submission (the row's NotStarted) → the sweep's end, as the agent wrote it
+    submitted = ended = None
     if history and history[-1][0] in TERMINAL:
-        wall = (
-            datetime.fromisoformat(history[-1][1]).timestamp()
-            - datetime.fromisoformat(history[0][1]).timestamp()
-        )
+        submitted = datetime.fromisoformat(history[0][1]).timestamp()
+        ended = datetime.fromisoformat(history[-1][1]).timestamp()
+        wall = ended - submitted
     best = next((t for t in view.trials if t.is_best), None)
     for t in view.trials:
         if t.status not in ("Completed", "Canceled"):
@@ -142,6 +142,8 @@ def run_sweep(folder: Path, text: str) -> dict:
         "wall": wall,
         "script_sum": sum(t["script_s"] or 0.0 for t in times),
         "times": times,
+        "submitted": submitted,
+        "ended": ended,
         "trials": len(view.trials),
         "stopped": sum(1 for t in view.trials if t.canceled_by),
         "used": view.compute_used_s,
@@ -175,8 +177,11 @@ def bare_trial_s(folder: Path, intervals: int, pause: float, runs: int = 5) -> f
     return statistics.median(times)
 
 
-def _spans(times: list[dict]) -> dict[str, list[float]]:
-    """Where the time between trials goes (seconds, one value per trial or per slot hand-over)."""
+def _spans(
+    times: list[dict], submitted: float | None = None, ended: float | None = None
+) -> dict[str, list[float]]:
+    """Where the time between trials goes (seconds, one value per trial or per slot hand-over), and the
+    sweep's fixed costs: its submission → its first trial's start, its last trial gone → its own end."""
     found: dict[str, list[float]] = {}
 
     def add(label: str, first: float | None, then: float | None) -> None:
@@ -202,6 +207,10 @@ def _spans(times: list[dict]) -> dict[str, list[float]]:
     for k in range(len(starts) - CONCURRENCY):
         if k < len(exits):
             found.setdefault("gone → next trial starts", []).append(starts[k + CONCURRENCY] - exits[k])
+    if starts:
+        add("submitted → first start", submitted, starts[0])
+    if exits:
+        add("last gone → sweep ended", exits[-1], ended)
     return found
 
 
@@ -221,7 +230,7 @@ def print_results(label: str, results: dict[str, dict], bare: float) -> None:
             f"{r['saved']:>8.1f} {r['stopped']:>8} {r['best'] or float('nan'):>8.4f}"
         )
     print(f"\n{'where the time goes (s)':<28}" + "".join(f"{run + ' median/p90':>24}" for run in results))
-    spans = {run: _spans(r["times"]) for run, r in results.items()}
+    spans = {run: _spans(r["times"], r.get("submitted"), r.get("ended")) for run, r in results.items()}
     labels = list(dict.fromkeys(k for found in spans.values() for k in found))
     for span in labels:
         cells = []

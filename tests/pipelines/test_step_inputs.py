@@ -125,7 +125,7 @@ def test_a_path_still_missing_when_the_step_starts_fails_that_step_naming_step_i
 @pytest.mark.usefixtures("agent")
 def test_a_step_that_does_not_wait_for_the_writer_of_its_path_is_told_which_step_writes_it(tmp_path):
     # Nothing orders the steps, so reader starts while writer is still running (writer takes its time
-    # before writing) and finds the path not yet written.
+    # before writing its file; its output folder is there from its start) and finds the file not written.
     (tmp_path / "pipeline.yml").write_text(
         """\
 type: pipeline
@@ -136,10 +136,10 @@ jobs:
     outputs:
       out: {type: uri_folder, path: "azureml://datastores/workspaceblobstore/paths/hint/out/"}
   reader:
-    command: cat ${{inputs.data}}/hi.txt
+    command: cat ${{inputs.data}}
     environment: azureml:AzureML-sklearn-1.5@latest
     inputs:
-      data: {type: uri_folder, path: "azureml://datastores/workspaceblobstore/paths/hint/out/"}
+      data: {type: uri_file, path: "azureml://datastores/workspaceblobstore/paths/hint/out/hi.txt"}
 """
     )
     with open_session() as s:
@@ -152,7 +152,7 @@ jobs:
     assert done.status == JobStatus.FAILED
     assert steps["writer"].status == JobStatus.COMPLETED
     assert steps["reader"].failure_reason == (
-        "step 'reader', input 'data': azureml://datastores/workspaceblobstore/paths/hint/out does not exist "
+        "step 'reader', input 'data': azureml://datastores/workspaceblobstore/paths/hint/out/hi.txt does not exist "
         "on datastore 'workspaceblobstore' (step 'writer' writes it as output 'out', but step 'reader' does "
         "not wait for 'writer': bind one of its inputs to ${{parent.jobs.writer.outputs.out}})"
     )
