@@ -86,7 +86,7 @@ def test_every_run_of_an_experiment_is_compared_and_curves_are_sampled_in_batche
 
 def test_the_points_budget_is_shared_by_the_runs_of_a_chart():
     assert runs.points_per_run(1) == 2500  # MLflow's most per run
-    assert runs.points_per_run(100) == 400
+    assert runs.points_per_run(100) == 200
     assert runs.points_per_run(10_000) == 100  # never fewer than this
 
 
