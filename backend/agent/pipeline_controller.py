@@ -167,7 +167,7 @@ def _read(pipeline_id: int) -> _Pipeline | None:
                 type=kid.type,
                 status=str(kid.status),
                 failure_reason=kid.failure_reason,
-                produced=pipelines.step_outputs(s, kid) if kid.status == JobStatus.COMPLETED else {},
+                produced=pipelines.step_outputs(s, child=kid) if kid.status == JobStatus.COMPLETED else {},
             )
         return _Pipeline(
             id=row.id,
@@ -388,7 +388,7 @@ def _command(pipeline: _Pipeline, name: str, step_name: str, plan: dict, inputs:
     original = None
     if key and not pipeline.plan["settings"].get("force_rerun"):
         with session_scope() as s:
-            found = pipelines.find_reusable(s, pipeline.workspace_id, key)
+            found = pipelines.find_reusable(s, workspace_id=pipeline.workspace_id, key=key)
             if found is not None:
                 original = (
                     found.name,

@@ -71,14 +71,7 @@ def check_name(name: str) -> str:
     return name
 
 
-def _check_tags(tags: dict[str, str]) -> None:
-    check_tags(tags)
-    reserved = sorted(k for k in tags if k.startswith((TAG, "mlflow.")))
-    if reserved:
-        raise ValidationError(
-            f"tags: {', '.join(reserved)}: tag names starting with 'studio.' or 'mlflow.' are kept for "
-            "Studio's and MLflow's own metadata; choose another name"
-        )
+RESERVED_TAGS = (TAG, "mlflow.")  # tag name prefixes of Studio's and MLflow's own metadata
 
 
 def _check_version(name: str, version: str | None, existing: list[Any]) -> str:
@@ -239,7 +232,7 @@ def create_model(
     """Register a new version from a local file or folder, a job output or an MLflow run."""
     get_workspace_row(session=session, name=workspace)
     check_name(data.name)
-    _check_tags(data.tags)
+    check_tags(data.tags, reserved=RESERVED_TAGS)
     existing = versions_of(data.name)
     owners = {workspace_of(v) for v in existing}
     if existing and workspace not in owners:
@@ -447,7 +440,7 @@ def update_model(
         if description is not None:
             client.update_model_version(name, mv.version, description=description)
         if tags is not None:
-            _check_tags(tags)
+            check_tags(tags, reserved=RESERVED_TAGS)
             for key in mv.tags or {}:
                 if not key.startswith((TAG, "mlflow.")) and key not in tags:
                     client.delete_model_version_tag(name, mv.version, key)

@@ -263,7 +263,7 @@ def get_pipeline_view(*, session: Session, workspace: str, name: str) -> Pipelin
         if child and child.type != "command" and child.status == JobStatus.COMPLETED:
             from backend.services.pipelines import step_outputs
 
-            produced = step_outputs(session, child)
+            produced = step_outputs(session, child=child)
         outputs = []
         for out_name, out in (step_plan.get("outputs") or {}).items():
             target = out.get("parent_output")

@@ -66,7 +66,7 @@ def submit_pipeline(
 # transactions (see ``backend.agent.pipeline_controller``).
 
 
-def step_outputs(session: Session, child: Job) -> dict[str, dict[str, Any]]:
+def step_outputs(session: Session, *, child: Job) -> dict[str, dict[str, Any]]:
     """What a finished step produced: {output: {type, uri}} (a sweep's are its best trial's)."""
     if child.type == "command":
         return {k: {"type": v["type"], "uri": v["uri"]} for k, v in (child.spec.get("outputs") or {}).items()}
@@ -77,7 +77,7 @@ def step_outputs(session: Session, child: Job) -> dict[str, dict[str, Any]]:
         trial = session.exec(
             select(Job).where(Job.workspace_id == child.workspace_id, Job.name == best)
         ).first()
-        return step_outputs(session, trial) if trial else {}
+        return step_outputs(session, child=trial) if trial else {}
     return dict((child.state or {}).get("outputs") or {})
 
 
@@ -236,7 +236,7 @@ def data_fingerprint(*, workspace: str, uri: str) -> str:
     return digest.hexdigest()[:32]
 
 
-def find_reusable(session: Session, workspace_id: int, key: str) -> Job | None:
+def find_reusable(session: Session, *, workspace_id: int, key: str) -> Job | None:
     """The newest completed pipeline step that ran (was not itself reused) with this reuse key."""
     rows = session.exec(
         select(Job)

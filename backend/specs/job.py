@@ -135,13 +135,21 @@ def tag_values(value: Any) -> Any:
     return {str(k): _scalar_text(v, str(k), "a tag's value") for k, v in value.items()}
 
 
-def check_tags(tags: dict[str, str]) -> None:
-    """Tags a form or the SDK gives (a spec's tags go through ``Tags``): names and values are text."""
+def check_tags(tags: dict[str, str], *, reserved: tuple[str, ...] = ()) -> None:
+    """Tags a form or the SDK gives (a spec's tags go through ``Tags``): names and values are text, and no
+    name starts with one of the ``reserved`` prefixes (kept for Studio's and MLflow's own metadata)."""
     for key, value in tags.items():
         if not isinstance(key, str) or not key.strip():
             raise ValidationError("tag names must be non-empty text")
         if not isinstance(value, str):
             raise ValidationError(f"tag {key!r} must have a text value, got {value!r}")
+    taken = sorted(k for k in tags if reserved and k.startswith(reserved))
+    if taken:
+        kept = " or ".join(repr(p) for p in reserved)
+        raise ValidationError(
+            f"tags: {', '.join(taken)}: tag names starting with {kept} are kept for Studio's and MLflow's own "
+            "metadata; choose another name"
+        )
 
 
 EnvironmentVariables = Annotated[dict[str, str], BeforeValidator(environment_variables)]
