@@ -309,6 +309,9 @@ def test_aggregate_judge_sources():
     assert fallback["similarity"] == {"value": 3.0, "source": "fallback", "n": 2, "unparsable": 0}
     mixed = ev.aggregate([{"groundedness": _judge(5)}, {"groundedness": _judge(3, "fallback")}])
     assert mixed["groundedness"]["source"] == "fallback"  # not presented as the judge's alone
+    # A quality index with a fallback's score among its inputs is labelled so; the judge's alone is not.
+    assert fallback["quality_index"]["source"] == "fallback"
+    assert ev.aggregate([{"similarity": _judge(4)}])["quality_index"]["source"] == "computed"
     unparsed = ev.aggregate([{"coherence": _judge(None)}])
     assert unparsed["coherence"] == {"value": None, "source": "judge", "n": 0, "unparsable": 1}
 

@@ -14,7 +14,7 @@ import streamlit as st
 
 from backend.runtime.modelbench.evaluators import JUDGE_PROMPTS, aggregate
 from studio.ui.benchmarks.charts import pareto_front
-from studio.ui.benchmarks.items import _highlight
+from studio.ui.benchmarks.items import _highlight, compare_frame, items_frame
 from studio.ui.benchmarks.leaderboard import cell, csv_frame, leaderboard_frame
 
 TABS = ("Leaderboard", "Charts", "Items", "Compare", "Prompts")
@@ -202,6 +202,23 @@ def test_the_leaderboard_marks_judge_fallback_and_needs_a_judge_and_the_csv_keep
     assert csv.loc["gemma-270m", "coherence_note"] == "needs a judge"
     assert csv.loc["gpt-small", "quality_index_inputs"] == "accuracy f1 coherence fluency similarity"
     assert cell(None) == "–" and cell({"value": 0.5, "source": "computed"}) == "0.500"
+
+
+def test_the_items_table_its_csv_and_the_compare_table_say_which_scores_are_a_fallbacks():
+    def judged(score, source):
+        return {"score": score, "reasoning": "r", "source": source}
+
+    records = [
+        {"index": 0, "model": "a", "question": "q", "answer": "x", "similarity": judged(4, "fallback")},
+        {"index": 0, "model": "b", "question": "q", "answer": "y", "similarity": judged(3, "judge")},
+    ]
+    frame = items_frame(records).set_index("model")
+    assert frame.loc["a", "Similarity"] == 4 and frame.loc["a", "Similarity from"] == "fallback"
+    assert frame.loc["b", "Similarity from"] == "judge"
+    assert "Coherence from" not in frame.columns  # nobody scored it
+    assert "Similarity from" in frame.to_csv()
+    pair = compare_frame(records, "a", "b").iloc[0]
+    assert pair["Similarity a"] == "4 (fallback)" and pair["Similarity b"] == "3"
 
 
 # ------------------------------------------------------------------------------------------ the page

@@ -317,7 +317,9 @@ def aggregate(items: list[dict]) -> dict:
     metrics = {"accuracy": _computed(items, "accuracy"), "f1": _computed(items, "f1")}
     metrics.update({m: _judged(items, m) for m in JUDGE_METRICS})
     index, inputs = quality_index({m: metrics[m]["value"] for m in QUALITY_METRICS})
-    metrics["quality_index"] = _metric(index, "computed", inputs=inputs)
+    # An index with a fallback's score among its inputs is labelled a fallback's, as its inputs are.
+    with_fallback = any(metrics[m]["source"] == "fallback" for m in inputs)
+    metrics["quality_index"] = _metric(index, "fallback" if with_fallback else "computed", inputs=inputs)
     costs = [i["cost"] for i in items if i.get("cost") is not None]
     metrics["cost"] = _metric(sum(costs) if costs else None, "computed", n=len(costs))
     latencies = [i["latency_s"] for i in items if i.get("latency_s") is not None]

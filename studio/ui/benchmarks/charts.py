@@ -109,7 +109,10 @@ def charts_tab(results: dict[str, Any]) -> None:
         if fig is not None:
             columns[drawn % 2].plotly_chart(fig, key=f"bench_bar_{metric}")
             drawn += 1
-    st.caption("Bars: blue computed, green the judge's scores, orange a fallback's.")
+    st.caption(
+        "Bars: blue computed, green the judge's scores, orange a fallback's (a quality index too, when a "
+        "fallback's score is among its inputs)."
+    )
     scatter = quality_cost_scatter(results)
     if scatter is None:
         st.info("No model has both a quality index and a cost: the scatter needs both.")

@@ -30,6 +30,12 @@ def score(record: dict[str, Any], metric: str) -> float | None:
     return value if numbers.finite(value) else None
 
 
+def source(record: dict[str, Any], metric: str) -> str | None:
+    """Who scored an item on a judged metric: "judge" or "fallback" (None when nobody did)."""
+    value = record.get(metric)
+    return value.get("source") if isinstance(value, dict) and score(record, metric) is not None else None
+
+
 def items_frame(records: list[dict]) -> pd.DataFrame:
     """A row per (item, model) answer with its scores, latency, tokens, cost and error."""
     rows = []
@@ -42,6 +48,8 @@ def items_frame(records: list[dict]) -> pd.DataFrame:
             "answer": r.get("answer"),
         }
         row |= {numbers.label(m): score(r, m) for m in SCORES}
+        # Where each judged score came from ("judge" or "fallback"), next to it in the table and the CSV.
+        row |= {f"{numbers.label(m)} from": source(r, m) for m in JUDGE_METRICS}
         row |= {
             "latency (s)": r.get("latency_s"),
             "output tokens": r.get("output_tokens"),
@@ -119,6 +127,14 @@ def item_view(answers: dict[str, dict]) -> None:
             )
 
 
+def _judged_cell(record: dict[str, Any], metric: str) -> str | None:
+    """A judged score as the Compare table shows it: a fallback's says so."""
+    value = score(record, metric)
+    if value is None:
+        return None
+    return numbers.number(value, 2) + (" (fallback)" if source(record, metric) == "fallback" else "")
+
+
 def compare_frame(records: list[dict], a: str, b: str) -> pd.DataFrame:
     """Two models item by item: their answers and each score side by side (items both answered)."""
     rows = []
@@ -132,8 +148,8 @@ def compare_frame(records: list[dict], a: str, b: str) -> pd.DataFrame:
             sa, sb = score(ra, metric), score(rb, metric)
             if sa is None and sb is None:
                 continue
-            row[f"{numbers.label(metric)} {a}"] = sa
-            row[f"{numbers.label(metric)} {b}"] = sb
+            row[f"{numbers.label(metric)} {a}"] = _judged_cell(ra, metric) if metric in JUDGE_METRICS else sa
+            row[f"{numbers.label(metric)} {b}"] = _judged_cell(rb, metric) if metric in JUDGE_METRICS else sb
         rows.append(row)
     return pd.DataFrame(rows)
 
