@@ -26,6 +26,30 @@ def _names(text: str | None) -> list[str]:
     return [n.strip() for n in (text or "").split(",") if n.strip()]
 
 
+_FILTER = r"^\s*([^\s=!<>]+)\s*(==|!=|>=|<=|>|<)\s*(.+?)\s*$"
+
+
+def _filter(text: str) -> dict[str, Any]:
+    """``--where 'debt_ratio > 0.45'`` as a cohort filter ``{column, op, value}`` (a number when it reads as
+    one, else text; quotes around text are dropped)."""
+    import re
+
+    found = re.match(_FILTER, text)
+    if not found:
+        common.fail(
+            f"--where: {text!r} is not COLUMN OP VALUE (OP one of == != > >= < <=), e.g. 'debt_ratio > 0.45'"
+        )
+    column, op, raw = found.groups()
+    try:
+        value: Any = int(raw)
+    except ValueError:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = raw.strip("'\"")
+    return {"column": column, "op": op, "value": value}
+
+
 def _request(model_cls, **fields):
     """The service's request model, or one line naming the option that was wrong."""
     from pydantic import ValidationError
@@ -127,11 +151,40 @@ def list_(
 
 
 @common.command(app)
-def show(name: NameOpt, *, output: common.OutputFormat, workspace: str) -> None:
+def show(
+    name: NameOpt,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--where",
+            help="A cohort filter COLUMN OP VALUE (OP one of == != > >= < <=), e.g. 'debt_ratio > 0.45'; "
+            "repeat to AND them: the overview, fairness, error analysis and data analysis of those rows.",
+        ),
+    ] = None,
+    *,
+    output: common.OutputFormat,
+    workspace: str,
+) -> None:
     """The insights as JSON (model_overview, fairness, error_analysis, feature_importance, ...)."""
     from backend.errors import NotFoundError
     from backend.services import rai
 
+    if where:
+        filters = [_filter(text) for text in where]
+        view = common.in_workspace(workspace, rai.cohort_view, name=name, filters=filters)
+        if output == common.OutputFormat.json:
+            typer.echo(json.dumps(view, indent=2, default=str))
+            return
+        overall = (view.get("model_overview") or {}).get("overall") or {}
+        common.emit(
+            {
+                "cohort": view["description"],
+                "rows": view["rows"],
+                **{k: v for k, v in overall.items() if k != "confusion_matrix"},
+            },
+            output,
+        )
+        return
     found = common.in_workspace(workspace, rai.get_insight, name=name)
     shown = {**_list_item(found), "job": found.job, "train_data": found.train_data, "cohorts": found.cohorts}
     try:  # the record's model and data (name:version) stay as list shows them
