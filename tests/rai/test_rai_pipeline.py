@@ -59,3 +59,25 @@ def test_the_clouds_rai_pipeline_runs_unchanged_and_its_insights_are_recorded(tm
         pdf = rai._open(s, "default", uri, "scorecard.pdf")
         assert pdf.startswith(b"%PDF")
         assert "Loan approval" in rai._open(s, "default", uri, "scorecard.html").decode()
+
+    # The pipeline's insights open on the Responsible AI page, every view that needs no extra setting.
+    from streamlit.testing.v1 import AppTest
+
+    for tab in (
+        "Overview",
+        "Fairness",
+        "Error analysis",
+        "Explanations",
+        "Counterfactuals",
+        "Causal",
+        "Data",
+    ):
+        at = AppTest.from_file(str(REPO / "studio" / "app.py"), default_timeout=60)
+        at.query_params.update({"name": insight.name, "tab": tab})
+        at.run()
+        at.switch_page("../pages/responsible_ai.py").run()
+        assert not at.exception, (tab, at.exception)
+        assert not at.error, (tab, [e.value for e in at.error])
+        if tab == "Overview":
+            shown_text = "\n".join(str(m.value) for m in [*at.markdown, *at.caption])
+            assert "Loan Analysis" in shown_text or insight.name in shown_text
