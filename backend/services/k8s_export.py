@@ -327,20 +327,27 @@ def render_endpoint(
     router: str = "ingress",
     gateway: str = "studio-gateway",
     host: str | None = None,
+    with_keys: bool = True,
 ) -> list[dict[str, Any]]:
-    """The manifests of endpoint ``name`` and its deployments (the Secret holds the keys)."""
+    """The manifests of endpoint ``name`` and its deployments. The Secret holds the keys, or with
+    ``with_keys=False`` placeholders that say where to get them (a download from the page)."""
     if router not in ROUTERS:
         raise ValidationError(f"router {router!r} is not one of {', '.join(ROUTERS)}")
     endpoint = endpoints.get_endpoint(session=session, workspace=workspace, name=name)
     deployments = endpoints.list_deployments(session=session, workspace=workspace, endpoint_name=name)
-    keys = endpoint_access.get_keys(session=session, workspace=workspace, name=name)
+    if with_keys:
+        keys = endpoint_access.get_keys(session=session, workspace=workspace, name=name)
+        primary, secondary = keys.primaryKey, keys.secondaryKey
+    else:
+        where = f"studio online-endpoint get-credentials --name {name}"
+        primary, secondary = f"<primaryKey: {where}>", f"<secondaryKey: {where}>"
     manifests: list[dict[str, Any]] = [
         {
             "apiVersion": "v1",
             "kind": "Secret",
             "metadata": {"name": k8s_name(name, "keys"), "labels": _labels(name)},
             "type": "Opaque",
-            "stringData": {"primaryKey": keys.primaryKey, "secondaryKey": keys.secondaryKey},
+            "stringData": {"primaryKey": primary, "secondaryKey": secondary},
         }
     ]
     for deployment in deployments:
@@ -374,4 +381,16 @@ def manifest_files(manifests: list[dict[str, Any]]) -> dict[str, str]:
     }
 
 
-__all__ = ["ROUTERS", "k8s_name", "manifest_files", "manifests_yaml", "render_endpoint"]
+def manifests_zip(manifests: list[dict[str, Any]]) -> bytes:
+    """The files of ``manifest_files`` in one zip archive (the page's download)."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file_name, text in manifest_files(manifests).items():
+            archive.writestr(file_name, text)
+    return buffer.getvalue()
+
+
+__all__ = ["ROUTERS", "k8s_name", "manifest_files", "manifests_yaml", "manifests_zip", "render_endpoint"]

@@ -221,6 +221,27 @@ def test_the_kubernetes_export_passes_kubernetes_validate():
 
 
 @pytest.mark.usefixtures("database")
+def test_the_pages_download_is_a_zip_of_the_same_manifests_with_the_keys_only_when_asked():
+    import io
+    import zipfile
+
+    import yaml
+
+    _sample()
+    keys = _call(endpoint_access.get_keys, name="my-endpoint")
+    without = _call(k8s_export.render_endpoint, name="my-endpoint", with_keys=False)
+    _validate(without, skip=())
+    secret = next(m for m in without if m["kind"] == "Secret")["stringData"]
+    assert keys.primaryKey not in str(without) and keys.secondaryKey not in str(without)
+    assert "studio online-endpoint get-credentials --name my-endpoint" in secret["primaryKey"]
+    archive = zipfile.ZipFile(io.BytesIO(k8s_export.manifests_zip(without)))
+    assert sorted(archive.namelist()) == sorted(k8s_export.manifest_files(without))
+    assert yaml.safe_load(archive.read(sorted(archive.namelist())[0]))["kind"] == "Secret"
+    with_keys = _call(k8s_export.render_endpoint, name="my-endpoint")
+    assert next(m for m in with_keys if m["kind"] == "Secret")["stringData"]["primaryKey"] == keys.primaryKey
+
+
+@pytest.mark.usefixtures("database")
 def test_the_gateway_export_weights_every_deployment_and_mirrors():
     _sample()
     _call(

@@ -110,6 +110,10 @@ def test_consume_masks_keys_until_revealed(app):
     assert any(f"Bearer {keys.primaryKey}" in c for c in revealed)  # the snippets with the key
     at.toggle(key="ep_reveal_my-endpoint").set_value(False).run()
     assert keys.primaryKey not in _texts(at)
+    # The Kubernetes download is offered (rendered when clicked), with its options.
+    at.selectbox(key="ep_k8s_router_my-endpoint").set_value("gateway").run()
+    at.toggle(key="ep_k8s_keys_my-endpoint").set_value(True).run()
+    assert not at.exception and keys.primaryKey not in _texts(at)
 
 
 def test_a_missing_endpoint_and_a_stopped_router_are_clear_messages(app, no_router):

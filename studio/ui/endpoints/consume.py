@@ -203,3 +203,45 @@ def consume_view(workspace: str, endpoint: endpoints.EndpointPublic) -> None:
     st.code(python, language="python")
     if not revealed:
         st.caption(f"Replace `{KEY_PLACEHOLDER}` with a key (turn on the toggle above to see them).")
+    kubernetes_download(workspace, endpoint)
+
+
+def kubernetes_download(workspace: str, endpoint: endpoints.EndpointPublic) -> None:
+    """The endpoint as Kubernetes manifests, a zip to download (as ``studio online-endpoint export-k8s``)."""
+    from backend.services import k8s_export
+
+    with st.expander("Kubernetes manifests"):
+        st.caption(
+            "A Secret, and per deployment a ConfigMap with the scoring code, a Deployment and a Service; "
+            "then the route that splits traffic. The model files are not included."
+        )
+        cols = st.columns(2)
+        router = cols[0].selectbox(
+            "Route",
+            k8s_export.ROUTERS,
+            key=f"ep_k8s_router_{endpoint.name}",
+            help="ingress: ingress-nginx with a canary; gateway: a Gateway API HTTPRoute (any number of "
+            "weighted deployments, mirrored traffic).",
+        )
+        with_keys = cols[1].toggle(
+            "Keys in the Secret",
+            key=f"ep_k8s_keys_{endpoint.name}",
+            help="Off: the Secret holds placeholders that say how to get the keys.",
+        )
+
+        def archive() -> bytes:  # rendered when the button is clicked, not on every rerun
+            with open_session() as s:
+                manifests = k8s_export.render_endpoint(
+                    session=s, workspace=workspace, name=endpoint.name, router=router, with_keys=with_keys
+                )
+            return k8s_export.manifests_zip(manifests)
+
+        st.download_button(
+            "Download the manifests (.zip)",
+            archive,
+            file_name=f"{endpoint.name}-k8s.zip",
+            mime="application/zip",
+            icon=":material/download:",
+            on_click="ignore",
+            key=f"ep_k8s_download_{endpoint.name}",
+        )
