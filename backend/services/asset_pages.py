@@ -3,11 +3,10 @@ search and sort that produced them."""
 
 from __future__ import annotations
 
-from backend.errors import ValidationError
+from backend.services import paging
 from backend.services.assets import AssetSummary
 from backend.services.paging import PageWindow
 
-MAX_PAGE_SIZE = 500
 SORTS = {"name": "Name A-Z", "updated": "Recently updated"}
 
 
@@ -20,12 +19,7 @@ class AssetPage(PageWindow):
 
 
 def check_page(sort: str, offset: int, limit: int) -> None:
-    if sort not in SORTS:
-        raise ValidationError(f"sort: {sort!r} is not a sort order (use one of: {', '.join(SORTS)})")
-    if not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
-        raise ValidationError(f"limit: {limit!r} is not a page size (use 1 to {MAX_PAGE_SIZE})")
-    if not isinstance(offset, int) or offset < 0:
-        raise ValidationError(f"offset: {offset!r} must be 0 or more")
+    paging.check_page(sort, offset, limit, SORTS)
 
 
 def page_of(

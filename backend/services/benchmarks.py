@@ -26,7 +26,7 @@ from backend.runtime.modelbench.evaluators import JUDGE_PROMPTS
 from backend.runtime.modelbench.run import key_variable
 from backend.services import connections, data_assets, datastores, endpoints, jobs, models
 from backend.services.environments import BENCHMARK_NAME
-from backend.services.lookup import get_workspace_row
+from backend.services.lookup import get_named_row, get_workspace_row
 from backend.specs import load_spec, parse_spec
 from backend.specs.benchmark import BenchmarkSpec
 from backend.specs.connection import scoring_url_endpoint
@@ -219,13 +219,9 @@ def create_benchmark_from_text(
 
 
 def _row(session: Session, workspace: str, name: str) -> BenchmarkRun:
-    ws = get_workspace_row(session=session, name=workspace)
-    row = session.exec(
-        select(BenchmarkRun).where(BenchmarkRun.workspace_id == ws.id, BenchmarkRun.name == name)
-    ).first()
-    if row is None:
-        raise NotFoundError(f"no benchmark named {name!r} in workspace {workspace!r}")
-    return row
+    return get_named_row(
+        session=session, table=BenchmarkRun, workspace=workspace, name=name, what="benchmark"
+    )
 
 
 def get_benchmark(*, session: Session, workspace: str, name: str) -> BenchmarkPublic:

@@ -18,10 +18,9 @@ from backend.db.models import Job
 from backend.errors import ValidationError
 from backend.services.jobs import JobPublic, _public
 from backend.services.lookup import get_job_row, get_workspace_row
-from backend.services.paging import PageWindow
+from backend.services.paging import MAX_PAGE_SIZE, PageWindow, check_page
 from backend.statuses import ACTIVE, JobStatus
 
-MAX_PAGE_SIZE = 500
 PAGE_SIZES = (25, 50, 100, 200, 500)
 # sort name -> (label, ORDER BY columns); the id breaks ties so that paging is stable.
 SORTS: dict[str, tuple[str, tuple[Any, ...]]] = {
@@ -58,12 +57,7 @@ class JobPage(PageWindow):
 
 
 def _check(statuses: list[str] | None, sort: str, offset: int, limit: int) -> None:
-    if sort not in SORTS:
-        raise ValidationError(f"sort: {sort!r} is not a sort order (use one of: {', '.join(SORTS)})")
-    if not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
-        raise ValidationError(f"limit: {limit!r} is not a page size (use 1 to {MAX_PAGE_SIZE})")
-    if not isinstance(offset, int) or offset < 0:
-        raise ValidationError(f"offset: {offset!r} must be 0 or more")
+    check_page(sort, offset, limit, SORTS)
     unknown = [s for s in statuses or [] if s not in set(JobStatus)]
     if unknown:
         raise ValidationError(

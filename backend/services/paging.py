@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pydantic import BaseModel
+
+from backend.errors import ValidationError
+
+MAX_PAGE_SIZE = 500  # rows a page shows at most
+
+
+def check_page(sort: str, offset: int, limit: int, sorts: Iterable[str]) -> None:
+    """One clear message for a sort order that is not one of ``sorts``, a page size out of range or a
+    negative offset."""
+    sorts = list(sorts)
+    if sort not in sorts:
+        raise ValidationError(f"sort: {sort!r} is not a sort order (use one of: {', '.join(sorts)})")
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ValidationError(f"limit: {limit!r} is not a page size (use 1 to {MAX_PAGE_SIZE})")
+    if not isinstance(offset, int) or offset < 0:
+        raise ValidationError(f"offset: {offset!r} must be 0 or more")
 
 
 class PageWindow(BaseModel):

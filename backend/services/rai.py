@@ -30,7 +30,7 @@ from backend.errors import NotFoundError, ValidationError
 from backend.runtime.rai import PARTS
 from backend.runtime.rai import cohorts as cohort_rules
 from backend.services import data_assets, datastores, jobs, models
-from backend.services.lookup import get_workspace_row
+from backend.services.lookup import get_named_row, get_workspace_row
 from backend.specs import parse_spec
 from backend.specs.job import CommandJobSpec
 from backend.statuses import JobStatus
@@ -398,13 +398,9 @@ def create_insights(*, session: Session, workspace: str, request: InsightRequest
 
 
 def _row(session: Session, workspace: str, name: str) -> RaiInsight:
-    ws = get_workspace_row(session=session, name=workspace)
-    row = session.exec(
-        select(RaiInsight).where(RaiInsight.workspace_id == ws.id, RaiInsight.name == name)
-    ).first()
-    if row is None:
-        raise NotFoundError(f"no Responsible AI insights named {name!r} in workspace {workspace!r}")
-    return row
+    return get_named_row(
+        session=session, table=RaiInsight, workspace=workspace, name=name, what="Responsible AI insights"
+    )
 
 
 def get_insight(*, session: Session, workspace: str, name: str) -> InsightPublic:
