@@ -86,6 +86,8 @@ def test_the_clouds_managed_sample_deploys_unchanged_and_answers_its_sample_requ
     # The scoring script ran under Python 3.12, as the conda file pins it, in its own sandboxed venv.
     log = (Path(agent.home) / "endpoints" / "my-endpoint" / "blue" / "instance-0.log").read_text()
     assert "generation 1, instance 0" in log
+    ready = [json.loads(line) for line in log.splitlines() if line.startswith('{"event": "ready"')]
+    assert ready and ready[-1]["python"].startswith("3.12."), log[-2000:]
 
     # Green next to blue, then all traffic to green: the answers follow the traffic.
     with open_session() as s:

@@ -356,7 +356,8 @@ class ScoringServer:
         gc.collect()
         gc.freeze()
         self.ready = True
-        print(json.dumps({"event": "ready", "port": bound}), flush=True)
+        python = ".".join(str(n) for n in sys.version_info[:3])  # the interpreter the environment pinned
+        print(json.dumps({"event": "ready", "port": bound, "python": python}), flush=True)
         await stop
         server.close()  # no new connections; the requests being answered get their answers (up to 10 s)
         deadline = loop.time() + DRAIN_S
