@@ -4,6 +4,7 @@ with the wizard, send a request in the Test tab and see the prediction; Consume 
 import json
 import time
 import uuid
+import zipfile
 
 import pytest
 from playwright.sync_api import expect
@@ -111,6 +112,18 @@ def test_train_register_deploy_and_test_an_endpoint(page, studio, tmp_path):
     page.get_by_text("<your-key>").first.wait_for(timeout=30_000)  # the snippets come after the keys
     assert page.get_by_text("<your-key>").count() > 0
     shot(page, "6-consume-tab")
+    # The Kubernetes manifests download as a zip (rendered on the click), the keys left out by default.
+    page.get_by_text("Kubernetes manifests").click()
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Download the manifests (.zip)").click()
+    archive = tmp_path / "manifests.zip"
+    download.value.save_as(archive)
+    with zipfile.ZipFile(archive) as manifests:
+        names = manifests.namelist()
+        secret = next(manifests.read(n).decode() for n in names if "-secret-" in n)
+    assert any("-deployment-" in n for n in names) and any("-ingress-" in n for n in names), names
+    assert "studio online-endpoint get-credentials" in secret
+    shot(page, "6b-consume-kubernetes")
     page.get_by_role("tab", name="Logs").click()
     wait_for_app(page)
     shot(page, "7-logs-tab")
