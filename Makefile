@@ -40,7 +40,7 @@ test: $(VENV)/.dev-installed
 	@bash tests/setup_system.sh
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n 3
+	$(BIN)/python -m pytest -n 3 --dist loadgroup --durations=40
 
 lint:
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

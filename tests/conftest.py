@@ -55,12 +55,45 @@ def reset_caches() -> None:
     reset_settings()
 
 
+@pytest.fixture(scope="session")
+def template_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new STUDIO_HOME as a studio's first start leaves it: the SQLite database at the migrations' head,
+    with the default workspace and its built-in datastore folders. Each test starts from a copy: migrating
+    a new database costs about 0.7 s, copying it a few milliseconds."""
+    import shutil
+
+    home = tmp_path_factory.mktemp("template") / "home"
+    with pytest.MonkeyPatch.context() as patch:
+        for name in STUDIO_ENV:
+            patch.delenv(name, raising=False)
+        patch.setenv("STUDIO_HOME", str(home))
+        reset_caches()
+        from backend.db import ensure_schema
+        from backend.services import open_session
+
+        ensure_schema()
+        with open_session():
+            pass
+        reset_caches()
+    for leftover in home.glob("*.migrate-lock"):
+        leftover.unlink()
+    shutil.rmtree(home / "run", ignore_errors=True)
+    return home
+
+
 @pytest.fixture(autouse=True)
-def studio_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Every test gets its own STUDIO_HOME (and so its own SQLite database)."""
+def studio_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[Path]:
+    """Every test gets its own STUDIO_HOME (and so its own SQLite database), a copy of ``template_home``;
+    a test marked ``empty_home`` starts from nothing, as a studio's very first start does."""
+    import shutil
+
     for name in STUDIO_ENV:
         monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"
+    if request.node.get_closest_marker("empty_home") is None:
+        shutil.copytree(request.getfixturevalue("template_home"), home)
     monkeypatch.setenv("STUDIO_HOME", str(home))
     # The curated base venv is built once per machine and shared by every test (and test run).
     monkeypatch.setenv("STUDIO_BASE_ENV_DIR", str(BASE_ENV_DIR))
@@ -69,6 +102,21 @@ def studio_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     reset_caches()
     yield home
     reset_caches()
+
+
+@pytest.fixture
+def team(studio_home):
+    """Team mode: Owner ``olivia``, Data Scientist ``dana`` and Reader ``rick`` (name -> user)."""
+    from backend.db import ensure_schema
+    from backend.identity import acting_as
+    from backend.services import users
+
+    ensure_schema()
+    owner = users.add_user("olivia", "Owner", "owner-pass-1")
+    with acting_as(owner):
+        users.add_user("dana", "Data Scientist", "dana-pass-1")
+        users.add_user("rick", "Reader", "rick-pass-1")
+    return {u.name: u for u in users.list_users()}
 
 
 def _postgres_reachable(url: str) -> str | None:

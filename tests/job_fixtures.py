@@ -33,21 +33,18 @@ def mlflow_server_home() -> Path:
     return _server_home[-1]
 
 
-@pytest.fixture(scope="session")
-def mlflow_server(tmp_path_factory) -> str:
-    """One tracking server for the whole run (each test's runs are its own), as ``studio up`` runs it."""
-    home = tmp_path_factory.mktemp("mlflow")
-    _server_home.append(home)
+def start_tracking_server(home: Path, artifacts: Path | str | None = None) -> tuple[subprocess.Popen, str]:
+    """A tracking server as ``studio up`` runs it (its store and log in ``home``), answering: (process, URL).
+    It does not inherit a test's ``PYTEST_*`` and ``MLFLOW_REGISTRY*`` variables."""
     port = _free_port()
     log = open(home / "mlflow.log", "wb")  # noqa: SIM115  (the server writes to it while it lives)
     proc = subprocess.Popen(
         tracking_server.command(
-            host="127.0.0.1", port=port, store=home / "mlflow.db", artifacts=home / "art"
+            host="127.0.0.1", port=port, store=home / "mlflow.db", artifacts=artifacts or home / "art"
         ),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        # as `studio up` starts it: not with the first test's pytest and MLflow client variables
         env=tracking_server.environment(
             {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "MLFLOW_REGISTRY"))}
         ),
@@ -57,18 +54,29 @@ def mlflow_server(tmp_path_factory) -> str:
     while time.monotonic() < deadline:
         try:
             if requests.get(f"{uri}/health", timeout=2).ok:
-                break
+                return proc, uri
         except requests.RequestException:
             time.sleep(0.3)
-    else:
-        raise RuntimeError((home / "mlflow.log").read_text())
-    yield uri
+    raise RuntimeError((home / "mlflow.log").read_text())
+
+
+def stop_tracking_server(proc: subprocess.Popen) -> None:
     os.killpg(proc.pid, signal.SIGTERM)
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:  # a busy gunicorn may ignore SIGTERM for a while
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory) -> str:
+    """One tracking server for the whole run (each test's runs are its own), as ``studio up`` runs it."""
+    home = tmp_path_factory.mktemp("mlflow")
+    _server_home.append(home)
+    proc, uri = start_tracking_server(home)
+    yield uri
+    stop_tracking_server(proc)
 
 
 @pytest.fixture
@@ -81,21 +89,26 @@ def tracking(mlflow_server, monkeypatch) -> str:
 class AgentProcess:
     """``studio agent`` as its own process, so tests can kill it like a crash would."""
 
-    def __init__(self, home: Path):
+    def __init__(
+        self, home: Path, name: str | None = None, computes: str | None = None, env: dict | None = None
+    ):
         self.home = home
+        self.name = name
+        self.env = env or {}
+        self.args = [*(["--name", name] if name else []), *(["--computes", computes] if computes else [])]
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> AgentProcess:
         self.home.mkdir(parents=True, exist_ok=True)
-        log = open(self.home / "agent-test.log", "ab")  # noqa: SIM115
+        log = open(self.home / f"agent-test{'-' + self.name if self.name else ''}.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "studio.cli", "agent"],
+            [sys.executable, "-m", "studio.cli", "agent", *self.args],
             cwd=REPO,
-            env=dict(os.environ),
+            env={**os.environ, **self.env},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        sock = self.home / "run" / "agent.sock"
+        sock = self.home / "run" / (f"agent-{self.name}.sock" if self.name else "agent.sock")
         deadline = time.monotonic() + 30
         while not sock.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -116,7 +129,8 @@ class AgentProcess:
                 self.proc.wait()
 
     def log(self) -> str:
-        return (self.home / "agent-test.log").read_text(errors="replace")
+        suffix = f"-{self.name}" if self.name else ""
+        return (self.home / f"agent-test{suffix}.log").read_text(errors="replace")
 
 
 @pytest.fixture

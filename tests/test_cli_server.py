@@ -14,6 +14,9 @@ import pytest
 
 from tests.conftest import RunningStudio
 
+# Its module-scoped fixtures are made once: every test of the module on one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_cli_server")
+
 
 @pytest.fixture(scope="module")
 def studio_up(tmp_path_factory):

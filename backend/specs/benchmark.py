@@ -25,6 +25,7 @@ from backend.specs.job import AnyCase, Tags
 
 LLM_METRICS = ("accuracy", "f1", "coherence", "fluency", "groundedness", "similarity")
 TABULAR_METRICS = ("accuracy", "f1", "roc_auc", "rmse", "mae", "r2")
+MAX_ITEMS = 1_000_000  # items a benchmark may score (its dataset is read into memory)
 
 
 class BenchmarkSpec(SpecModel):
@@ -34,7 +35,7 @@ class BenchmarkSpec(SpecModel):
     models: list[str] = Field(min_length=1)
     judge: str | None = None
     metrics: list[str] | None = None
-    max_items: int | None = Field(default=None, ge=1)
+    max_items: int | None = Field(default=None, ge=1, le=MAX_ITEMS)
     temperature: float = Field(default=0.0, ge=0, le=2)
     max_tokens: int = Field(default=64, ge=1, le=4096)
     system_prompt: str | None = None

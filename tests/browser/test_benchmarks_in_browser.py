@@ -62,7 +62,8 @@ def test_leaderboard_scatter_and_drill_down_of_two_local_models(page, studio):
 
     page.goto(f"{page.studio_url}/model_benchmarks?name={name}&tab=Charts")
     wait_for_app(page)
-    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    # (Plotly's script loads on the first chart: slow on a loaded machine)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=90_000)
     page.get_by_text("Pareto front").first.wait_for(timeout=30_000)
     page.locator(".js-plotly-plot").nth(2).wait_for(timeout=30_000)  # bars per metric, the scatter, ...
     page.wait_for_timeout(1000)

@@ -15,7 +15,7 @@ from tests.browser.conftest import grid_cells_contain, shot, wait_for_app
 from tests.conftest import BASE_ENV_DIR, REPO, STUDIO_ENV, RunningStudio, reset_caches
 from tests.job_fixtures import wait
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("test_home_in_browser")]  # (one studio for both)
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +127,7 @@ def test_the_bare_address_opens_the_demo_and_the_sample_job_runs_to_completed(fr
     print(f"first sample job on screen and Completed {time.monotonic() - started:.0f}s after opening Home")
 
 
+@pytest.mark.timeout(600)  # a second job, a comparison and a 6-trial sweep, watched: long on a slow machine
 def test_a_second_run_is_compared_and_the_sample_sweep_fills_in(fresh_page):
     page = fresh_page
     with open_session() as s:  # the first test ran one already; alone, this one starts with one too

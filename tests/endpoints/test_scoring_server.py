@@ -11,6 +11,9 @@ import pytest
 
 from tests.endpoints.conftest import COLUMNS, request, start_scoring
 
+# Its module-scoped fixtures are made once: every test of the module on one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_scoring_server")
+
 SCRIPT = """
 import json
 import os

@@ -255,7 +255,7 @@ def test_an_online_endpoint_connection_runs_with_its_scoring_url_and_its_key_add
     """The job's row names the endpoint's key, never holds it; the agent decrypts it when the job starts."""
     from sqlmodel import select
 
-    from backend.agent.runner import _secrets
+    from backend.agent.job_secrets import resolve as _secrets
     from backend.db.models import Job
     from backend.services import benchmarks, connections, endpoint_access, endpoints, open_session
     from backend.specs import parse_spec

@@ -11,6 +11,9 @@ import pytest
 
 from backend.runtime.rai.causal import causal_effects
 
+# Its module-scoped fixtures are made once: every test of the module on one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_causal")
+
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "rai"
 REFERENCE = json.loads((FIXTURE / "reference.json").read_text())
 FEATURES = REFERENCE["data"]["features"]

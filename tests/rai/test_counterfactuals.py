@@ -13,6 +13,9 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from backend.runtime.rai.counterfactuals import counterfactuals
 
+# Its module-scoped fixtures are made once: every test of the module on one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_counterfactuals")
+
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "rai"
 REFERENCE = json.loads((FIXTURE / "reference.json").read_text())
 FEATURES = REFERENCE["data"]["features"]

@@ -13,6 +13,9 @@ from mlflow.models import Model
 
 from backend.runtime.rai.mitigation import SensitiveFeatureModel, mitigate, save_candidate, tradeoff
 
+# Its module-scoped fixtures are made once: every test of the module on one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_mitigation")
+
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "rai"
 REFERENCE = json.loads((FIXTURE / "reference.json").read_text())
 FEATURES = REFERENCE["data"]["features"]

@@ -8,6 +8,9 @@ import pytest
 
 from backend.runtime.rai import cohorts, error_analysis
 
+# Its module-scoped fixtures are made once: every test of the module on one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_rai_error_analysis")
+
 MODELS = ("logreg", "gbm")
 
 

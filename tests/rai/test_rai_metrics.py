@@ -7,6 +7,9 @@ import pytest
 
 from backend.runtime.rai import cohorts, metrics
 
+# Its module-scoped fixtures are made once: every test of the module on one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_rai_metrics")
+
 MODELS = ("logreg", "gbm")
 SENSITIVE = ("sex", "age_band")
 TOL = 1e-6

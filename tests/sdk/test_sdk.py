@@ -10,6 +10,9 @@ import pytest
 
 from tests.conftest import RunningStudio, reset_caches
 
+# Its module-scoped fixtures are made once: every test of the module on one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_sdk")
+
 CURATED = "azureml:AzureML-sklearn-1.5-ubuntu22.04-py39-cpu@latest"
 
 

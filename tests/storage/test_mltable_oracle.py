@@ -43,6 +43,9 @@ from hypothesis import strategies as st
 
 from backend.storage.mltable import MLTableError, load_mltable
 
+# Its module-scoped fixtures are made once: every test of the module on one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_mltable_oracle")
+
 EXAMPLES = int(os.environ.get("ORACLE_EXAMPLES", "150"))
 # ORACLE_RANDOM=1 explores new examples on each run; ORACLE_SHRINK=0 reports a failure unshrunk.
 SETTINGS = settings(
