@@ -39,11 +39,10 @@ from backend.statuses import TERMINAL  # noqa: E402
 CONCURRENCY = 2
 TRIAL = """
 import time
-script_started = time.time()
+started, script_started = time.monotonic(), time.time()  # the trial's own time: all of its code, imports too
 import json, os, sys, urllib.request
 lr, depth, steps, pause = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 print(f"script_started={script_started:.6f}", flush=True)
-started = time.monotonic()
 url = os.environ["MLFLOW_TRACKING_URI"] + "/api/2.0/mlflow/runs/log-metric"
 for step in range(steps):
     # A curve that rises to a ceiling set by the parameters (deterministic: no randomness).

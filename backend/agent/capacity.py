@@ -25,6 +25,7 @@ def busy_nodes(session: Session, workspace_id: int, compute: str) -> int:
             Job.compute == compute,
             col(Job.status).in_(USES_COMPUTE),
             Job.type == "command",
+            col(Job.standby).is_(False),  # a standing-by trial holds nothing until it is released
         )
     ).one()
     return int(used)
@@ -37,6 +38,7 @@ def queued_nodes(session: Session, workspace_id: int, compute: str) -> int:
             Job.compute == compute,
             Job.status == JobStatus.QUEUED,
             Job.type == "command",
+            col(Job.standby).is_(False),
         )
     ).one()
     return int(wanted)
@@ -51,6 +53,14 @@ def capacity(session: Session, workspace_id: int, compute: str) -> int:
         return 0
     if row.type == "computeinstance":
         return 1 if row.state == "Running" else 0
+    if row.type == "ray":  # the attached cluster's CPUs (0 while it does not answer)
+        from backend.services import ray_cluster
+
+        return ray_cluster.cpus(row.address or "")
+    if row.address:  # a cluster on Ray: its nodes, as far as the Ray cluster's CPUs hold them
+        from backend.services import ray_cluster
+
+        return min(row.current_nodes, ray_cluster.cpus(row.address) // max(1, int(row.cores)))
     return row.current_nodes
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from backend.agent import parent_jobs
+from backend.agent import parent_jobs, ray_runner
 from backend.agent.parent_jobs import ParentSnapshot
 from backend.db import session_scope
 from backend.db.models import Job, Workspace, utcnow
@@ -57,6 +57,7 @@ class _Trial:
     run_id: str | None
     cancel_requested: bool
     wrapper_pid: int | None = None
+    standby: bool = False  # prepared ahead, not released into a slot yet (``backend.agent.standby``)
 
 
 @dataclass
@@ -64,6 +65,7 @@ class _Sweep(ParentSnapshot):
     spec: dict[str, Any]
     start_time: datetime | None
     trials: list[_Trial]
+    on_ray: bool = False  # its trials run on an attached Ray cluster
 
     @property
     def active(self) -> list[_Trial]:
@@ -71,8 +73,9 @@ class _Sweep(ParentSnapshot):
 
 
 def step(agent) -> None:
+    owner = getattr(agent, "id", None)  # an agent advances the sweeps it has claimed (None: all)
     with session_scope() as s:
-        ids = [r.id for r in sweeps.running_sweeps(s)]
+        ids = [r.id for r in sweeps.running_sweeps(s) if owner is None or r.agent_id == owner]
     for sweep_id in ids:
         try:
             _advance(sweep_id, agent)
@@ -92,8 +95,17 @@ def _read(sweep_id: int) -> _Sweep:
             spec=row.spec,
             state=copy.deepcopy(dict(row.state or {})),
             start_time=row.start_time,
+            on_ray=ray_runner.target_of(s, row) is not None,
             trials=[
-                _Trial(c.id, c.name, c.status, c.mlflow_run_id, bool(c.cancel_requested), c.wrapper_pid)
+                _Trial(
+                    c.id,
+                    c.name,
+                    c.status,
+                    c.mlflow_run_id,
+                    bool(c.cancel_requested),
+                    c.wrapper_pid,
+                    c.standby,
+                )
                 for c in children
             ],
         )
@@ -106,19 +118,29 @@ def _metric_history(run_id: str, metric: str) -> list[float]:
 
 
 def _holds_slot(trial: _Trial, algorithm: str) -> bool:
-    """Whether a trial still counts against ``max_concurrent_trials``: until its process has exited. A
-    bayesian sweep learns from finished trials, so there a trial holds its slot until it has settled."""
-    return trial.status != JobStatus.FINALIZING or algorithm == "bayesian"
+    """Whether a trial counts against ``max_concurrent_trials``: from its release (a standby) or its
+    queueing until its process has exited. A bayesian sweep learns from finished trials, so there a trial
+    holds its slot until it has settled."""
+    return not trial.standby and (trial.status != JobStatus.FINALIZING or algorithm == "bayesian")
 
 
-def _has_room(sweep: _Sweep, state: dict) -> bool:
-    """Whether this pass will queue a trial (a slot is free and the sweep has trials to go)."""
+def _ahead(sweep: _Sweep, agent) -> int:
+    """How many trials are made ready ahead of a free slot: one, unless the sampler learns from finished
+    trials (bayesian) or the agent cannot release a standby (``Agent.release``)."""
+    if sweep.spec["algorithm"] == "bayesian" or not hasattr(agent, "release") or sweep.on_ray:
+        return 0  # (a Ray cluster's jobs have no local wrapper to hold ready)
+    return 1
+
+
+def _has_room(sweep: _Sweep, state: dict, ahead: int) -> bool:
+    """Whether this pass will queue a trial (a slot, or the standby's place, is free and the sweep has
+    trials to go)."""
     limits = sweep.spec["limits"]
-    holding = [t for t in sweep.active if _holds_slot(t, sweep.spec["algorithm"])]
+    occupied = [t for t in sweep.active if t.standby or _holds_slot(t, sweep.spec["algorithm"])]
     return (
         not state.get("stopped")
         and not state.get("exhausted")
-        and len(holding) < limits["max_concurrent_trials"]
+        and len(occupied) < limits["max_concurrent_trials"] + ahead
         and len(state.get("trials", [])) < limits["max_total_trials"]
     )
 
@@ -141,7 +163,9 @@ def _advance(sweep_id: int, agent=None) -> None:
     spec, limits = sweep.spec, sweep.spec["limits"]
     policy = bool(spec.get("early_termination"))
     every = POLICY_POLL_S if policy else METRIC_POLL_S
-    if policy or spec["algorithm"] == "bayesian" or not _has_room(sweep, state):
+    ahead = _ahead(sweep, agent)
+    released = _release(sweep, agent, set(), set()) if ahead and not state.get("stopped") else set()
+    if policy or spec["algorithm"] == "bayesian" or not _has_room(sweep, state, ahead):
         _read_curves(state, sweep.trials, spec["objective"]["primary_metric"], sweep.id, every)  # HTTP
     # else the curves decide nothing: fill the free slot first, read them on the next pass (the launch
     # wakes the agent)
@@ -157,8 +181,17 @@ def _advance(sweep_id: int, agent=None) -> None:
     if timed_out:
         state["stopped"] = f"the sweep reached its timeout ({limits['timeout']} s)"
     canceling = {d["trial"] for d in decisions} | ({t.name for t in sweep.active} if timed_out else set())
-    running = len([t for t in sweep.active if t.name not in canceling and _holds_slot(t, spec["algorithm"])])
-    new_trials = [] if state.get("stopped") else _sample(sweep, state, running)
+    if ahead and not state.get("stopped"):  # the slots of trials the policy stops, too
+        released |= _release(sweep, agent, canceling, released)
+    running = len(
+        [
+            t
+            for t in sweep.active
+            if t.name not in canceling and (_holds_slot(t, spec["algorithm"]) or t.name in released)
+        ]
+    )
+    waiting = len([t for t in sweep.active if t.standby and t.name not in canceling | released])
+    new_trials = [] if state.get("stopped") else _sample(sweep, state, running, waiting, ahead)
 
     if decisions or timed_out or new_trials or state != sweep.state:
         with session_scope() as s:  # one short write: cancels, new trials, state
@@ -169,9 +202,14 @@ def _advance(sweep_id: int, agent=None) -> None:
             if timed_out:
                 for trial in sweep.active:
                     _cancel_quietly(s, sweep.workspace, trial.name)
-            for index, params in new_trials:
+            for index, params, ready_ahead in new_trials:
                 child = sweeps.create_trial(
-                    session=s, sweep=row, index=index, params=params, workspace=sweep.workspace
+                    session=s,
+                    sweep=row,
+                    index=index,
+                    params=params,
+                    workspace=sweep.workspace,
+                    standby=ready_ahead,
                 )
                 state.setdefault("trials", []).append({"name": child.name, "index": index, "params": params})
             row.state = state
@@ -211,6 +249,32 @@ def _start(sweep: _Sweep) -> bool:
         }
         experiment, run_name = row.experiment_name, row.display_name or row.name
     return parent_jobs.start(sweep.id, experiment=experiment, run_name=run_name, tags=tags)
+
+
+def _release(sweep: _Sweep, agent, canceling: set[str], released: set[str]) -> set[str]:
+    """Start standing-by trials in the slots free now (a trial's exit, or one being stopped, frees one):
+    the names released. A standby not ready yet is released by the pass its preparation wakes."""
+    algorithm = sweep.spec["algorithm"]
+    holding = [
+        t
+        for t in sweep.active
+        if t.name not in canceling and (_holds_slot(t, algorithm) or t.name in released)
+    ]
+    free = sweep.spec["limits"]["max_concurrent_trials"] - len(holding)
+    found = set()
+    for trial in sweep.active:
+        if free <= 0:
+            break
+        if (
+            trial.standby
+            and trial.name not in canceling | released
+            and trial.status == JobStatus.PREPARING
+            and trial.wrapper_pid
+            and agent.release(trial.id)
+        ):
+            found.add(trial.name)
+            free -= 1
+    return found
 
 
 def _pass_within(agent, seconds: float) -> None:
@@ -305,12 +369,18 @@ def _cancel_quietly(s, workspace: str, name: str) -> None:
         jobs.cancel_job(session=s, workspace=workspace, name=name)
 
 
-def _sample(sweep: _Sweep, state: dict, running: int) -> list[tuple[int, dict[str, Any]]]:
-    """The next trials' (index, sampled values), enough to keep ``max_concurrent_trials`` going."""
+def _sample(
+    sweep: _Sweep, state: dict, running: int, waiting: int, ahead: int
+) -> list[tuple[int, dict[str, Any], bool]]:
+    """The next trials' (index, sampled values, standby), enough to keep ``max_concurrent_trials`` going
+    (``running`` hold slots, ``waiting`` stand by) and ``ahead`` more ready for the next free slot."""
     spec, limits = sweep.spec, sweep.spec["limits"]
     trials = state.setdefault("trials", [])
+    slots = max(0, limits["max_concurrent_trials"] - running - waiting)  # queued for compute as any job
     room = min(
-        limits["max_concurrent_trials"] - running, limits["max_total_trials"] - len(trials), TRIALS_PER_PASS
+        limits["max_concurrent_trials"] + ahead - running - waiting,
+        limits["max_total_trials"] - len(trials),
+        TRIALS_PER_PASS,
     )
     if room <= 0 or state.get("exhausted"):
         return []
@@ -336,7 +406,7 @@ def _sample(sweep: _Sweep, state: dict, running: int) -> list[tuple[int, dict[st
         if params is None:
             state["exhausted"] = True
             break
-        found.append((index, json.loads(json.dumps(params))))
+        found.append((index, json.loads(json.dumps(params)), len(found) >= slots))
     return found
 
 

@@ -11,7 +11,16 @@ log and exit code where the job cannot tamper with other jobs' files.
 
 Files in the job folder: ``launch.json`` (read), ``secret_env.json`` (read and deleted), ``wrapper.pid``, ``started_at``, ``exit_code``
 (``{"code": int, "ended_at": iso}``), ``user_logs/std_log.txt``. When the command ends the wrapper
-sends a datagram to the agent's wake-up socket so the job is settled at once.
+sends a datagram to the agent's wake-up socket so the job is settled at once. On a database several
+machines share, ``"report_exit": true`` has it also report the end on the job's MLflow run, for an agent
+elsewhere that takes the job over (``backend/agent/remote_exit.py``). There every job waits for its go
+signal as a standby does (below), sent once its start is recorded in the database: an agent that dies in
+between leaves a wrapper that never runs the command, so the job can be prepared again elsewhere.
+
+A sweep's next trial is started ahead, on *standby* (``"standby": true`` in ``launch.json``): the wrapper
+starts, writes ``standing_by`` and waits, and the command starts when the agent releases the trial into a
+free slot with SIGUSR1; SIGTERM meanwhile (a cancel) ends it without running anything. A standing-by
+wrapper whose agent has gone exits quietly (no ``exit_code``): the next agent prepares the trial again.
 
 A cancel (or an early-termination policy) sends SIGTERM to the whole group: the command gets it and the
 wrapper outlives it, so the wrapper still writes the exit code (the command's, -15 when SIGTERM ended it)
@@ -49,6 +58,9 @@ def main(job_folder: str) -> int:
     signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
     folder = job_folder
     launch = json.loads(_read(os.path.join(folder, "launch.json")))
+    standby = bool(launch.get("standby"))
+    if standby:  # the release (SIGUSR1) and a cancel (SIGTERM) wait for ``_stand_by``: never lost
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STANDBY_SIGNALS)
     # Secret variables: read once, then gone (the runner writes the file owner-only).
     secrets = os.path.join(folder, "secret_env.json")
     if os.path.exists(secrets):
@@ -57,6 +69,15 @@ def main(job_folder: str) -> int:
     logs = os.path.join(folder, "user_logs")
     os.makedirs(logs, exist_ok=True)
     _write_atomic(os.path.join(folder, "wrapper.pid"), str(os.getpid()))
+    if standby and not _stand_by(folder, stopping):
+        # The agent that started it is gone before it said go: the command never runs here, and the next
+        # agent prepares the job again (told through the job's run when it may be in another home).
+        if launch.get("report_exit"):
+            not_started = json.dumps(
+                {"code": None, "not_started": True, "ended_at": datetime.now(UTC).isoformat()}
+            )
+            _report(launch["env"], not_started, os.path.join(logs, "std_log.txt"))
+        return 0
     argv = launch.get("argv") or ["/bin/sh", "-c", launch["command"]]
     with open(os.path.join(logs, "std_log.txt"), "ab", buffering=0) as log:
         _write_atomic(os.path.join(folder, "started_at"), datetime.now(UTC).isoformat())
@@ -78,7 +99,67 @@ def main(job_folder: str) -> int:
     ended = json.dumps({"code": code, "ended_at": datetime.now(UTC).isoformat()})
     _write_atomic(os.path.join(folder, "exit_code"), ended)
     _wake(launch.get("wake_socket"))
+    if launch.get("report_exit"):
+        _report(launch["env"], ended, os.path.join(logs, "std_log.txt"))
     return 0
+
+
+LOG_TAIL_CHARS = 5000  # (an MLflow tag holds up to 8,000)
+
+
+def _report(env: dict, ended: str, log_path: str) -> None:
+    """Also tell the job's MLflow run that it ended (``backend/agent/remote_exit.py``): an agent on another
+    machine that takes the job over follows it there. One ``log-batch`` request, the log's tail and the end
+    together; a plain socket, so that reporting costs the wrapper no imports."""
+    uri, run_id = env.get("MLFLOW_TRACKING_URI", ""), env.get("MLFLOW_RUN_ID")
+    if not run_id or not uri.startswith("http://"):
+        return
+    try:
+        with open(log_path, "rb") as handle:
+            handle.seek(max(0, os.path.getsize(log_path) - LOG_TAIL_CHARS))
+            tail = handle.read().decode("utf-8", "replace")[-LOG_TAIL_CHARS:]
+    except OSError:
+        tail = ""
+    tags = [{"key": "studio.log_tail", "value": tail}, {"key": "studio.exit", "value": ended}]
+    body = json.dumps({"run_id": run_id, "tags": tags}).encode()
+    netloc, _, prefix = uri[len("http://") :].partition("/")
+    host, _, port = netloc.rpartition(":") if ":" in netloc else (netloc, "", "80")
+    path = "/" + (prefix.strip("/") + "/" if prefix.strip("/") else "") + "api/2.0/mlflow/runs/log-batch"
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {netloc}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    import socket
+
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=10) as sock:
+            sock.sendall(head.encode() + body)
+            while sock.recv(4096):  # the answer, until the server closes: the tags are stored
+                pass
+    except (OSError, ValueError):
+        pass  # no tracking server: the job's own agent settles it from the exit_code file
+
+
+_STANDBY_SIGNALS = {signal.SIGUSR1, signal.SIGTERM}
+STANDBY_POLL_S = 1.0  # how often a standing-by wrapper checks that its agent is still there
+
+
+def _stand_by(folder: str, stopping: list[int]) -> bool:
+    """Wait for the release (SIGUSR1) or a cancel (SIGTERM, noted in ``stopping``); False when the agent
+    that started this wrapper has gone meanwhile."""
+    agent = os.getppid()
+    _write_atomic(os.path.join(folder, "standing_by"), str(os.getpid()))
+    while True:
+        got = signal.sigtimedwait(_STANDBY_SIGNALS, STANDBY_POLL_S)
+        if got is not None:
+            break
+        if os.getppid() != agent:
+            return False
+    if got.si_signo == signal.SIGTERM:
+        stopping.append(got.si_signo)
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # a repeated release is harmless from here on
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STANDBY_SIGNALS)  # (the command inherits the mask)
+    return True
 
 
 def _wake(path: str | None) -> None:

@@ -75,12 +75,14 @@ def page_jobs(
     include_archived: bool = False,
     include_children: bool = False,
     parent: str | None = None,
+    types: list[str] | None = None,
     sort: str = "newest",
     offset: int = 0,
     limit: int = 50,
 ) -> JobPage:
     """Jobs ``offset`` to ``offset + limit`` of the list the filters describe (children of sweeps and
-    pipelines only when asked, or for one ``parent``), the total and the counts per status."""
+    pipelines only when asked, or for one ``parent``; of the given ``types`` only: ``["sweep"]``), the total
+    and the counts per status."""
     _check(statuses, sort, offset, limit)
     ws = get_workspace_row(session=session, name=workspace)
     where: list[Any] = [col(Job.workspace_id) == ws.id]
@@ -95,6 +97,8 @@ def page_jobs(
         where.append(col(Job.archived).is_(False))
     if experiment:
         where.append(col(Job.experiment_name) == experiment)
+    if types:
+        where.append(col(Job.type).in_(types))
     text = (search or "").strip()
     if text:
         where.append(

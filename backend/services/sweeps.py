@@ -201,8 +201,11 @@ def _component_inputs(component, given: dict, swept: set[str]) -> dict:
 # --- trials (called by the controller) -----------------------------------------------------------------------
 
 
-def create_trial(*, session: Session, sweep: Job, index: int, params: dict[str, Any], workspace: str) -> Job:
-    """Queue trial ``index`` of a sweep with its sampled values."""
+def create_trial(
+    *, session: Session, sweep: Job, index: int, params: dict[str, Any], workspace: str, standby: bool = False
+) -> Job:
+    """Queue trial ``index`` of a sweep with its sampled values; a ``standby`` trial is made ready ahead and
+    starts when the sweep releases it into a free slot (``backend.agent.standby``)."""
     from backend.services import datastores
     from backend.specs.component import ComponentInput, check_value
 
@@ -218,11 +221,13 @@ def create_trial(*, session: Session, sweep: Job, index: int, params: dict[str, 
     spec["outputs"] = jobs.resolve_outputs(sweep.spec.get("trial_outputs") or {}, name, store, None)
     if sweep.mlflow_run_id:
         spec["mlflow_tags"] = {"mlflow.parentRunId": sweep.mlflow_run_id}
-    return jobs.insert_job(
+    row = jobs.insert_job(
         session=session, name=name, type_="command", spec=spec, compute=sweep.compute,
         display_name=f"{sweep.display_name}_{index}",
         **jobs.child_fields(sweep, **{"studio.sweep": sweep.name, "studio.trial": str(index)}),
     )  # fmt: skip
+    row.standby = standby
+    return row
 
 
 # --- reading ------------------------------------------------------------------------------------------------

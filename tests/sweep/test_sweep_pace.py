@@ -183,8 +183,10 @@ def test_a_trial_the_policy_stops_is_signalled_in_the_deciding_pass_and_its_slot
             agent.run_once()
             return _statuses(sweep.name).get(last) in ("Running", "Finalizing", "Completed")
 
-        _until(_next_running, "the last trial started")
-        assert _status(poor) == "Canceled"  # settled, while its MLflow run is still held
+        _until(_next_running, "the last trial started")  # (it stood by: released in the exit's pass)
+        # Settled (in the agent's pool, beside that release), while its MLflow run is still held.
+        _until(lambda: _status(poor) == "Canceled", f"{poor} settled")
+        assert _status(last) in ("Running", "Finalizing", "Completed")
         held.release()
         _until(lambda: (agent.run_once(), _status(sweep.name) in TERMINAL)[1], "the sweep's end")
     finally:

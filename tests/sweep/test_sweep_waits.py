@@ -38,7 +38,8 @@ def test_a_sweep_on_a_stopped_instance_waits_without_cpu_while_other_commands_wo
         )
         compute.stop_compute(session=s, workspace="default", name="box")
     sweep = submit(tmp_path, SWEEP)
-    wait(sweep.name, until=lambda j: j.status == "Running" and len(_children(sweep.name)) == 20)
+    # 20 trials for the 20 slots, and the standby that is made ready once the compute is up (not now).
+    wait(sweep.name, until=lambda j: j.status == "Running" and len(_children(sweep.name)) == 21)
     assert {t.status for t in _children(sweep.name)} == {"Queued"}
 
     process = psutil.Process(agent.proc.pid)
@@ -54,9 +55,9 @@ def test_a_sweep_on_a_stopped_instance_waits_without_cpu_while_other_commands_wo
     after = process.cpu_times()
     used = (after.user + after.system - before.user - before.system) / (time.monotonic() - started)
     assert used < 0.2, f"the agent used {used:.0%} of a core while the sweep waited"
-    # The canceled trial's place is taken (20 waiting again), and no more than that.
-    wait(sweep.name, until=lambda j: len(_children(sweep.name)) == 21)
-    assert sum(t.status == "Queued" for t in _children(sweep.name)) == 20
+    # The canceled trial's place is taken (21 waiting again), and no more than that.
+    wait(sweep.name, until=lambda j: len(_children(sweep.name)) == 22)
+    assert sum(t.status == "Queued" for t in _children(sweep.name)) == 21
 
     with open_session() as s:
         jobs.cancel_job(session=s, workspace="default", name=sweep.name)

@@ -96,6 +96,7 @@ def finished_home(tmp_path_factory, mlflow_server):
     return home, job.name
 
 
+@pytest.mark.xdist_group("finished_sweep")  # (its class fixture runs a sweep: once)
 class TestAFinishedSweep:
     @pytest.fixture
     def studio_home(self, finished_home, monkeypatch):
@@ -121,7 +122,7 @@ class TestAFinishedSweep:
         assert (row["objective"], row["best trial"], row["policy"]) == ("maximize acc", best.name, "bandit")
         assert row["best value"] == pytest.approx(best.metric) == pytest.approx(1.0)
         at.multiselect(key="sw_status").set_value(["Failed"]).run()
-        assert not at.dataframe and "No sweeps here yet" in at.info[0].value
+        assert not at.dataframe and "No sweep matches these filters" in at.info[0].value
 
     def test_a_deep_link_shows_trials_with_sampled_values_and_the_policy_reasons(self, app, name):
         view = _view(name)
@@ -208,6 +209,34 @@ class TestAFinishedSweep:
         ]
         marks = next(t for t in curves[-1]["data"] if t.get("name") == "would stop here")
         assert sorted(c[0] for c in marks["customdata"]) == sorted(stops.stopped)
+
+    def test_the_list_pages_through_every_sweep_with_the_true_total(self, app, name):
+        """(Last in the class: it adds 59 sweeps.) 60 sweeps: the first page shows 50 of the true total,
+        Next and a deep link show the rest, and the search runs in the database over all of them."""
+        from backend.services import jobs
+        from backend.services.lookup import get_job_row, get_workspace_row
+
+        with open_session() as s:
+            row = get_job_row(session=s, workspace="default", name=name)
+            ws = get_workspace_row(session=s, name="default")
+            for i in range(59):
+                jobs.insert_job(
+                    session=s, workspace_id=ws.id, name=f"copy_{i:02d}", type_="sweep", spec=row.spec,
+                    compute=row.compute, state={"trials": []},
+                )  # fmt: skip
+        at = _open(app)
+        assert "60 sweeps" in at.caption[0].value and "rows 1-50 of 60" in at.caption[0].value
+        assert len(at.dataframe(key="sw_table").value) == 50
+        at.button(key="sw_next").click().run()
+        assert not at.exception, at.exception
+        assert "rows 51-60 of 60" in at.caption[0].value
+        assert len(at.dataframe(key="sw_table").value) == 10 and at.query_params["page"] == "2"
+        linked = _open(app, page="2")
+        assert "rows 51-60 of 60" in linked.caption[0].value
+        at.text_input(key="sw_search").set_value("copy_5").run()
+        shown = at.dataframe(key="sw_table").value
+        assert sorted(shown["name"]) == [f"copy_5{i}" for i in range(9)]
+        assert "rows 1-9 of 9" in at.caption[0].value
 
 
 def test_a_sweep_that_does_not_exist_is_one_error(app):
