@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 ENV_PREFIX = "studio_"
-SECRET_FIELDS = ("secret_key", "database_url")  # never echoed in an error
+SECRET_FIELDS = ("secret_key", "database_url", "storage_key")  # never echoed in an error
 
 
 class SettingsError(ValueError):
@@ -42,6 +42,12 @@ class Settings(BaseModel):
     secret_key: str | None = Field(default=None, repr=False, description="Key that encrypts secrets at rest.")
     workspace: str = Field(default="default", description="Workspace used when a command names none.")
     mlflow_uri: str | None = Field(default=None, description="Tracking server URL; set by `studio up`.")
+    storage_url: str | None = Field(
+        default=None,
+        description="Shared storage (an Azure Blob container, `backend.storage.shared`) for the MLflow "
+        "artifact root and new workspaces' built-in datastores; local folders when unset.",
+    )
+    storage_key: str | None = Field(default=None, repr=False, description="The shared storage's account key.")
     base_env_dir: Path | None = Field(
         default=None,
         description="Folder for the curated base environment (default STUDIO_HOME/envs/base); "

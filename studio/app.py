@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from backend.errors import StudioError
-from studio.ui import shell
+from studio.ui import auth, shell
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = shell.PAGES
@@ -15,6 +15,11 @@ PAGES = shell.PAGES
 st.set_page_config(page_title="Studio", page_icon=str(ROOT / "assets" / "logo.svg"), layout="wide")
 st.logo(str(ROOT / "assets" / "logo.svg"))
 
+try:
+    auth.signed_in()  # team mode: the sign-in form until someone signs in
+except StudioError as exc:
+    st.error(str(exc), icon="⚠️")
+    st.stop()
 navigation = st.navigation(
     {
         section: [

@@ -27,6 +27,7 @@ COMMAND_GROUPS = (
     "rai",
     "benchmark",
     "connection",
+    "user",
 )
 
 
@@ -111,14 +112,61 @@ def up(
 
 
 @app.command()
-def agent() -> None:
-    """Run the agent: it starts queued jobs and supervises them (``studio up`` starts one)."""
+def agent(
+    name: Annotated[
+        str | None, typer.Option("--name", help="This agent's name (default: the machine's host name).")
+    ] = None,
+    computes: Annotated[
+        str | None,
+        typer.Option(
+            "--computes",
+            help="Claim only the jobs of these computes (c1,c2); default: every compute. The online "
+            "endpoints are served by the main agent (no --name, no --computes).",
+        ),
+    ] = None,
+) -> None:
+    """Run an agent: it starts queued jobs and supervises them (``studio up`` starts one). Several agents
+    may share a PostgreSQL studio database: each heartbeats, and takes up the jobs of one that stopped."""
     import logging
 
+    from backend.agent import sdk_gateway
     from backend.agent.loop import Agent
+    from backend.services import agents
+    from studio.ml.gateway import dispatch
 
+    sdk_gateway.set_dispatcher(dispatch)  # MLClient in notebooks' kernels
+
+    chosen = agents.check_computes(computes)
+    label = agents.check_name(name) if name else None
+    agents.stale_s()  # a bad STUDIO_AGENT_STALE_S is one line now, not a failing pass later
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    Agent().run_forever()
+    Agent(name=label, computes=chosen).run_forever()
+
+
+@app.command("agents")
+def list_agents_command(
+    all_: Annotated[bool, typer.Option("--all", help="Also agents that have stopped.")] = False,
+    output: Annotated[str, typer.Option("--output", "-o", help="table or json")] = "table",
+) -> None:
+    """The agents serving this studio database: name, host, computes, last heartbeat, alive."""
+    import json
+
+    from backend.services import agents, open_session
+
+    with open_session() as s:
+        found = agents.list_agents(session=s, include_stopped=all_)
+    if output == "json":
+        typer.echo(json.dumps([a.model_dump(mode="json") for a in found], indent=2))
+        return
+    if not found:
+        typer.echo("no agent is running" if not all_ else "no agent has run on this database")
+        return
+    for a in found:
+        computes = ",".join(a.computes) if a.computes else "all computes"
+        state = "alive" if a.alive else "stopped"
+        typer.echo(
+            f"{a.name}  {a.host} pid {a.pid}  {computes}  heartbeat {a.heartbeat_at:%Y-%m-%d %H:%M:%S}  {state}"
+        )
 
 
 @app.command()
@@ -148,7 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     from backend.errors import StudioError
 
     try:
-        app(args=argv)  # standalone: typer itself reports usage errors, --help and aborted prompts
+        from backend.identity import acting_as
+
+        with acting_as(_signed_in(sys.argv[1:] if argv is None else argv)):
+            app(args=argv)  # standalone: typer itself reports usage errors, --help and aborted prompts
         return 0
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
@@ -162,6 +213,19 @@ def main(argv: list[str] | None = None) -> int:
             typer.echo(f"error: {exc}", err=True)
             return 1
         return _report_unexpected(exc)
+
+
+def _signed_in(argv: list[str]):
+    """Team mode: the owner of ``STUDIO_TOKEN`` (refused without one); None for a single-user studio,
+    Studio's own processes (``up``, ``agent``), signing in (``user token``) and ``--help``."""
+    words = [a for a in argv if not a.startswith("-")]
+    if not words or words[0] in ("up", "agent") or words[:2] == ["user", "token"]:
+        return None
+    if "--help" in argv or "-h" in argv:
+        return None
+    from backend.services import users
+
+    return users.user_from_environment() if users.team_mode() else None
 
 
 def _is_settings_error(exc: Exception) -> bool:

@@ -21,8 +21,9 @@ GRACEFUL_S = 5  # on stop, requests in flight get this long (idle kept-alive con
 GUNICORN_CONFIG = "python:studio.tracking_gunicorn"
 
 
-def command(*, host: str, port: int, store: Path, artifacts: Path, workers: int = WORKERS) -> list[str]:
-    """argv of the tracking server: SQLite database ``store``, artifacts served from ``artifacts``."""
+def command(*, host: str, port: int, store: Path, artifacts: Path | str, workers: int = WORKERS) -> list[str]:
+    """argv of the tracking server: SQLite database ``store``, artifacts served from ``artifacts`` (a
+    folder, or the shared storage's ``wasbs://`` URI: ``artifacts_destination``)."""
     gunicorn_opts = (
         f"-c {GUNICORN_CONFIG} --threads {THREADS} --timeout {TIMEOUT_S} --keep-alive {KEEPALIVE_S} "
         f"--graceful-timeout {GRACEFUL_S} --no-control-socket"  # (one per user otherwise: shared by every studio)
@@ -47,10 +48,25 @@ def command(*, host: str, port: int, store: Path, artifacts: Path, workers: int 
     ]
 
 
+def artifacts_destination(local: Path) -> Path | str:
+    """Where the server keeps artifacts: the shared storage's folder when the studio has one
+    (``backend.storage.shared``), else the local folder ``local``."""
+    from backend.storage import shared
+
+    storage = shared.configured()
+    return local if storage is None else storage.mlflow_destination
+
+
 def environment(base: dict[str, str] | None = None) -> dict[str, str]:
     """The server's environment: ``base`` (the caller's by default), with the repository importable (the
-    gunicorn configuration is a Studio module) and MLflow's own job runner off (Studio does not use it)."""
+    gunicorn configuration is a Studio module) and MLflow's own job runner off (Studio does not use it).
+    With shared storage, MLflow reaches it through a connection string (in this environment only)."""
     env = dict(os.environ if base is None else base)
+    from backend.storage import shared
+
+    storage = shared.configured()
+    if storage is not None:
+        env["AZURE_STORAGE_CONNECTION_STRING"] = storage.connection_string
     root = str(Path(__file__).resolve().parent.parent)
     paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     if root not in paths:

@@ -317,7 +317,10 @@ def run_up(*, headless: bool, ui_port: int | None, mlflow_port: int | None, host
         mlflow = sup.start(
             "MLflow tracking server",
             tracking_server.command(
-                host=host, port=mlflow_port, store=home / "mlflow.db", artifacts=home / "mlartifacts"
+                host=host,
+                port=mlflow_port,
+                store=home / "mlflow.db",
+                artifacts=tracking_server.artifacts_destination(home / "mlartifacts"),
             ),
             logs / "mlflow.log",
             tracking_server.environment(env),
@@ -355,6 +358,16 @@ def run_up(*, headless: bool, ui_port: int | None, mlflow_port: int | None, host
                     "light",
                     "--client.toolbarMode",
                     "minimal",
+                    # Single sign-on's [auth] section: Streamlit's usual places, then this studio's own.
+                    *(
+                        arg
+                        for path in (
+                            Path.home() / ".streamlit" / "secrets.toml",
+                            Path.cwd() / ".streamlit" / "secrets.toml",
+                            home / "secrets.toml",
+                        )
+                        for arg in ("--secrets.files", str(path))
+                    ),
                 ],
                 logs / "ui.log",
                 env,

@@ -131,3 +131,17 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
         yield emulator
     finally:
         emulator.stop()
+
+
+@pytest.fixture
+def shared(azurite: Azurite, monkeypatch, studio_home) -> tuple[Azurite, str]:
+    """The studio's shared storage (``STUDIO_STORAGE_URL``/``KEY``) in a fresh container of the emulator."""
+    from tests.conftest import reset_caches
+
+    container = azurite.new_container("shared")
+    monkeypatch.setenv(
+        "STUDIO_STORAGE_URL", f"http://{azurite.endpoint}/{azurite.account}/{container}/studio"
+    )
+    monkeypatch.setenv("STUDIO_STORAGE_KEY", azurite.account_key)
+    reset_caches()
+    return azurite, container

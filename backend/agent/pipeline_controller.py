@@ -66,7 +66,7 @@ def step(agent) -> None:
     """One pass over every active pipeline whose status or steps changed since this agent last looked."""
     memory = _memory(agent)
     with session_scope() as s:
-        current = _fingerprints(s)
+        current = _fingerprints(s, getattr(agent, "id", None))
     for gone in [pid for pid in (*memory.seen, *memory.retry_at) if pid not in current]:
         memory.seen.pop(gone, None)
         memory.retry_at.pop(gone, None)
@@ -101,10 +101,12 @@ def _pass(memory: _Memory, pipeline_id: int) -> None:
         memory.seen[pipeline_id] = acted_on
 
 
-def _fingerprints(s: Session) -> dict[int, Fingerprint]:
-    pipelines_ = s.exec(
-        select(Job.id, Job.status).where(Job.type == "pipeline", col(Job.status).in_(ACTIVE))
-    ).all()
+def _fingerprints(s: Session, owner: str | None = None) -> dict[int, Fingerprint]:
+    """Active pipelines (those ``owner`` has claimed; None: all) with their steps' statuses."""
+    query = select(Job.id, Job.status).where(Job.type == "pipeline", col(Job.status).in_(ACTIVE))
+    if owner is not None:
+        query = query.where(Job.agent_id == owner)
+    pipelines_ = s.exec(query).all()
     children: dict[int, list[tuple[int, str]]] = {pid: [] for pid, _ in pipelines_}
     if children:
         for parent_id, child_id, status in s.exec(

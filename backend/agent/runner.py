@@ -15,10 +15,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from backend import sandbox
+from backend.agent import job_secrets, ray_runner, standby
 from backend.db import session_scope
 from backend.db.models import Job, Workspace, utcnow
 from backend.errors import StudioError
-from backend.services import jobs
+from backend.services import agents, jobs, notebook_jobs
 from backend.services.jobs import job_dir, transition, wake_agent
 from backend.settings import get_settings
 from backend.specs.job import MODEL_TYPES
@@ -31,6 +32,8 @@ YIELD_TO_LAUNCHES_S = 1.0  # finalizing waits at most this long for jobs being l
 _launches = threading.Condition()
 _launching = [0]  # prepare calls in flight in this process
 LOG_TAIL_LINES = 20
+ON_RAY = object()  # what preparing returns for a job it submitted to a Ray cluster
+WAKE_SOCKET: list[Path | None] = [None]  # the socket of the agent in this process (set when it opens it)
 
 
 class Canceled(Exception):
@@ -219,6 +222,9 @@ def prepare(job_id: int) -> subprocess.Popen | None:
         _launching[0] += 1
     try:
         proc = _prepare_and_start(job_id, row, workspace, folder)
+        if proc is ON_RAY:  # submitted to a Ray cluster: no local process
+            outcome = None
+            return None
         if proc is not None:
             outcome = None
             return proc
@@ -279,38 +285,6 @@ def _fresh_layer(folder: Path, venv: Path) -> Path:
         shutil.rmtree(layer)
     make_layer(layer, venv)
     return layer
-
-
-def _secrets(workspace: str, wanted: dict[str, str]) -> dict[str, str]:
-    """The job's secret variables, decrypted now (its row keeps only which secret each one is)."""
-    from backend.services import connections, endpoint_access
-
-    found = {}
-    for variable, source in wanted.items():
-        kind, _, name = source.partition(":")
-        with session_scope() as s:
-            if kind == "connection":
-                value = connections.connection_secret(session=s, workspace=workspace, name=name)
-            elif kind == "endpoint":
-                value = endpoint_access.get_keys(session=s, workspace=workspace, name=name).primaryKey
-            else:
-                raise StudioError(
-                    f"secret {variable}: {source!r} is not connection:<name> or endpoint:<name>"
-                )
-        if value is not None:
-            found[variable] = value
-    return found
-
-
-def _write_secrets(folder: Path, secrets: dict[str, str]) -> None:
-    """Secret variables go to ``secret_env.json`` (owner-only), which the wrapper reads and deletes before
-    it starts the command: ``launch.json`` and the job's row never hold them."""
-    path = folder / "secret_env.json"
-    path.unlink(missing_ok=True)
-    if secrets:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(secrets, fh)
 
 
 def _create_run(job_id: int, row: Job, workspace: str) -> tuple[str, str]:
@@ -411,7 +385,16 @@ def _prepare_and_start(job_id: int, row: Job, workspace: str, folder: Path) -> s
         tracking.tracking_uri(),
         spec.get("environment_variables") or {},
     )
-    _write_secrets(folder, _secrets(workspace, spec.get("secrets") or {}))
+    with session_scope() as s:
+        target = ray_runner.target_of(s, row)
+        shared_database = agents.shared(s)
+    if target:  # a Ray cluster runs the command (backend/agent/ray_runner.py)
+        ray_runner.launch(
+            job_id=job_id, row=row, folder=folder, wd=wd, command=command, env=env, target=target,
+            inputs=input_paths, outputs=output_paths,
+        )  # fmt: skip
+        return ON_RAY
+    job_secrets.write(folder, job_secrets.resolve(workspace, spec.get("secrets") or {}))
     argv = sandbox.wrap(
         [shutil.which("bash") or "/bin/sh", "-c", command],
         writable=[folder, *output_paths.values()],
@@ -425,10 +408,14 @@ def _prepare_and_start(job_id: int, row: Job, workspace: str, folder: Path) -> s
         "cwd": str(wd),
         "env": env,
         "job": row.name,
-        "wake_socket": str(get_settings().run_dir / "agent.sock"),
+        "wake_socket": str(WAKE_SOCKET[0] or get_settings().run_dir / "agent.sock"),
+        # On a database several machines share, an agent on another machine may have to take the job over:
+        # the wrapper reports the end on the job's run, and starts the command only once it is recorded.
+        "standby": row.standby or shared_database,
+        "report_exit": shared_database,
     }
     (folder / "launch.json").write_text(json.dumps(launch, indent=2))
-    for stale in ("exit_code", "started_at", "wrapper.pid"):
+    for stale in ("exit_code", "started_at", "wrapper.pid", standby.STANDING_BY):
         (folder / stale).unlink(missing_ok=True)
     system_log(folder, f"starting: {command}")
     proc = subprocess.Popen(
@@ -440,6 +427,11 @@ def _prepare_and_start(job_id: int, row: Job, workspace: str, folder: Path) -> s
         close_fds=True,
     )
     (folder / "wrapper.pid").write_text(str(proc.pid))
+    if row.standby:  # a sweep's next trial: its command starts when the sweep releases it
+        if not standby.wait_until_standing(job_id, folder, proc):
+            raise Canceled()
+        system_log(folder, "ready: the command starts when the sweep has a free slot")
+        return proc
     try:
         with session_scope() as s:
             started = transition(
@@ -456,6 +448,8 @@ def _prepare_and_start(job_id: int, row: Job, workspace: str, folder: Path) -> s
         kill_group(proc.pid)
         proc.wait()
         raise Canceled()
+    if shared_database:  # recorded: now the command may start (a lost go signal is sent again by _watch)
+        standby.go(folder, proc)
     return proc
 
 
@@ -489,7 +483,7 @@ def read_started(folder: Path) -> datetime | None:
         return None
 
 
-def _end_mlflow_run(job_id: int, status: str, folder: Path | None = None) -> None:
+def _end_mlflow_run(job_id: int, status: str, folder: Path | None = None, work: bool = False) -> None:
     from backend.agent import tracking
 
     row, workspace = _load(job_id)
@@ -497,6 +491,9 @@ def _end_mlflow_run(job_id: int, status: str, folder: Path | None = None) -> Non
         return
     folder = folder or job_dir(workspace, row.name)
     try:
+        if work:  # stopped before it could finalize (timeout, lost process): what it wrote until then
+            tracking.upload_folder(row.mlflow_run_id, folder / "wd" / "outputs", "outputs")
+            tracking.upload_folder(row.mlflow_run_id, folder / "wd" / "logs", "logs")
         tracking.upload_folder(row.mlflow_run_id, folder / "user_logs", "user_logs")
         tracking.upload_folder(row.mlflow_run_id, folder / "system_logs", "system_logs")
         tracking.end_run(row.mlflow_run_id, status)
@@ -646,16 +643,22 @@ def finalize(job_id: int, begun: bool = False) -> None:
     try:
         status, reason = JobStatus.COMPLETED, None
         if code == 0:
+            ray_runner.fetch_outputs(row)  # (on a Ray cluster elsewhere: the outputs, from the run)
             registered = _register_outputs(workspace, row, folder) + _record_insights(workspace, row)
             if registered:
                 system_log(folder, f"registered outputs: {', '.join(registered)}")
         else:
             status = JobStatus.FAILED
             tail = log_tail(folder)
-            reason = f"exit code {code}" + (f"; last lines of the log:\n{tail}" if tail else "")
+            # A notebook run by papermill: the failing cell's exception, not only its exit code.
+            reason = notebook_jobs.cell_failure(folder / "user_logs" / "std_log.txt", code) or (
+                f"exit code {code}" + (f"; last lines of the log:\n{tail}" if tail else "")
+            )
         if row.mlflow_run_id:
             tracking.upload_folder(row.mlflow_run_id, folder / "wd" / "outputs", "outputs")
             tracking.upload_folder(row.mlflow_run_id, folder / "wd" / "logs", "logs")
+            # As the cloud keeps it: the job's log with its run, readable where its folder is not.
+            tracking.upload_folder(row.mlflow_run_id, folder / "user_logs", "user_logs")
     except Exception as exc:
         status, reason = JobStatus.FAILED, f"finalizing failed: {exc}"
         system_log(folder, reason)
@@ -680,7 +683,7 @@ def fail_running(job_id: int, reason: str) -> None:
     folder = job_dir(workspace, row.name)
     system_log(folder, reason)
     if _fail(job_id, (JobStatus.RUNNING, JobStatus.CANCEL_REQUESTED), reason):
-        _end_mlflow_run(job_id, JobStatus.FAILED, folder)
+        _end_mlflow_run(job_id, JobStatus.FAILED, folder, work=True)
 
 
 __all__ = ["finalize", "jobs", "prepare", "settle_canceled"]

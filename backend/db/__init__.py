@@ -226,7 +226,7 @@ def _run_seed(engine: Engine, seed: Callable[[Session], None]) -> None:
     """Run ``seed`` in a unit of work; once more when another process, starting at the same moment,
     created the same rows first (its insert wins, this one finds them the second time)."""
     for attempt in (1, 2):
-        with Session(engine, expire_on_commit=False) as session:
+        with Session(engine, expire_on_commit=False, info={"system": True}) as session:
             try:
                 seed(session)
                 session.commit()
@@ -257,3 +257,89 @@ def session_scope() -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+# --- who changed what (team mode: backend.identity) ---------------------------------------------------------
+
+
+def _audit_flush(session, _flush_context, _instances) -> None:
+    """Every row a signed-in user's unit of work writes: checked against their role, then recorded."""
+    from backend import identity
+    from backend.db.models import AuditEvent
+
+    user = identity.current()
+    if user is None or session.info.get("system"):
+        return
+    changes = [("created", o) for o in session.new]
+    changes += [("changed", o) for o in session.dirty if session.is_modified(o)]
+    changes += [("deleted", o) for o in session.deleted]
+    for action, row in changes:
+        kind = getattr(row, "__tablename__", type(row).__name__.lower())
+        if kind in identity.NOT_AUDITED:
+            continue
+        identity.check_change(kind)
+        session.add(
+            AuditEvent(
+                user=user.name,
+                role=user.role,
+                action=action,
+                kind=kind,
+                name=str(getattr(row, "name", "") or "")[:255],
+                workspace_id=getattr(row, "workspace_id", None) if kind != "workspace" else row.id,
+            )
+        )
+
+
+def _audit_statement(state) -> None:
+    """An UPDATE or DELETE statement run by a signed-in user (a status change, a bulk delete)."""
+    from backend import identity
+    from backend.db.models import AuditEvent
+
+    user = identity.current()
+    if user is None or state.session.info.get("system") or not (state.is_update or state.is_delete):
+        return
+    mapper = state.bind_mapper
+    kind = mapper.local_table.name if mapper is not None else "?"
+    if kind in identity.NOT_AUDITED:
+        return
+    identity.check_change(kind)
+    where = state.statement.whereclause
+    try:
+        detail = str(where.compile(compile_kwargs={"literal_binds": True})) if where is not None else ""
+    except Exception:  # a value without a literal form: the statement's shape is enough
+        detail = str(where)
+    state.session.add(
+        AuditEvent(
+            user=user.name,
+            role=user.role,
+            action="deleted" if state.is_delete else "changed",
+            kind=kind,
+            detail=detail[:500],
+        )
+    )
+
+
+def record_change(
+    session, *, action: str, kind: str, name: str, workspace_id: int | None, detail: str = ""
+) -> None:
+    """Record a signed-in user's change that writes no row of this database (the model registry)."""
+    from backend import identity
+    from backend.db.models import AuditEvent
+
+    user = identity.current()
+    if user is not None:
+        session.add(
+            AuditEvent(
+                user=user.name,
+                role=user.role,
+                action=action,
+                kind=kind,
+                name=name,
+                workspace_id=workspace_id,
+                detail=detail,
+            )
+        )
+
+
+event.listen(Session, "before_flush", _audit_flush)
+event.listen(Session, "do_orm_execute", _audit_statement)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
 
@@ -115,13 +116,15 @@ class Compute(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
     name: str = Field(max_length=255)
-    type: str = Field(max_length=32)  # computeinstance | amlcompute
+    type: str = Field(max_length=32)  # computeinstance | amlcompute | ray
+    address: str | None = Field(default=None, max_length=1024)  # ray: its Jobs API or Client address
     size: str = Field(default="", max_length=64)
     cores: float = 1.0
     memory_gb: float = 1.0
     min_instances: int = 0
     max_instances: int = 1
     idle_time_before_scale_down: int = 120
+    idle_shutdown_minutes: int | None = None  # computeinstance: stops itself after this long idle
     # computeinstance: Running | Stopped; amlcompute: Succeeded (ready to scale)
     state: str = Field(default="Running", max_length=32)
     current_nodes: int = 0
@@ -162,6 +165,9 @@ class Job(SQLModel, table=True):
     exit_code: int | None = None
     failure_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     cancel_requested: bool = False
+    # A sweep's next trial, prepared while the others run: its wrapper waits, and its command starts when
+    # the sweep releases it into a free slot (it holds no compute until then; migration 0010).
+    standby: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
     archived: bool = False
     # Free-form state of controllers (sweep sampler, pipeline steps) and of policies that ended a job.
     state: dict[str, Any] = _json_dict()
@@ -170,6 +176,52 @@ class Job(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
     start_time: datetime | None = None  # the user's command started
     end_time: datetime | None = None
+
+
+class AgentRecord(SQLModel, table=True):
+    """An agent process that serves this studio database: its heartbeat tells the others it is alive
+    (several agents, on one machine or several, share a PostgreSQL database; migration 0011)."""
+
+    __tablename__ = "agent"
+
+    id: str = Field(primary_key=True, max_length=64)  # host:pid:random, as in Job.agent_id
+    name: str = Field(max_length=255, index=True)
+    host: str = Field(max_length=255)
+    pid: int
+    computes: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # None: all
+    started_at: datetime = Field(default_factory=utcnow)
+    heartbeat_at: datetime = Field(default_factory=utcnow)
+    stopped_at: datetime | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    """One change a signed-in user made (team mode, ``backend.identity``): who, when, what (migration 0013)."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    user: str = Field(max_length=255, index=True)
+    role: str = Field(max_length=32)
+    action: str = Field(max_length=16)  # created | changed | deleted
+    kind: str = Field(max_length=64, index=True)  # a table name, or "model" / "members"
+    name: str = Field(default="", max_length=255)
+    workspace_id: int | None = Field(default=None, index=True)
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal token for the CLI and the SDK: only its hash is kept (migration 0013)."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user: str = Field(max_length=255, index=True)
+    name: str = Field(max_length=255)
+    digest: str = Field(max_length=128, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked: bool = False
 
 
 class ComputeNodeEvent(SQLModel, table=True):

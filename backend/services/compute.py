@@ -23,8 +23,8 @@ from backend.specs.bounds import MAX_IDLE_S, MAX_INSTANCES
 from backend.specs.compute import ComputeSpec
 
 SERVERLESS = "serverless"
-INSTANCE, CLUSTER = "computeinstance", "amlcompute"
-RUNNING, STOPPED, READY = "Running", "Stopped", "Succeeded"
+INSTANCE, CLUSTER, RAY = "computeinstance", "amlcompute", "ray"
+RUNNING, STOPPED, READY, ATTACHED = "Running", "Stopped", "Succeeded", "Attached"
 DEFAULT_SIZE = "Standard_DS3_v2"
 DEFAULT_MAX_INSTANCES = 1
 DEFAULT_IDLE_S = 120
@@ -94,7 +94,7 @@ _SIZES_BY_KEY = {name.lower(): name for name in VM_SIZES}
 
 class ComputePublic(BaseModel):
     name: str
-    type: str  # serverless | computeinstance | amlcompute
+    type: str  # serverless | computeinstance | amlcompute | ray
     size: str
     cores: float
     memory_gb: float
@@ -108,6 +108,8 @@ class ComputePublic(BaseModel):
     implicit: bool = False
     created_at: datetime | None
     updated_at: datetime | None
+    address: str | None = None  # ray (or a cluster on Ray): the Ray Jobs API or Client address
+    idle_time_before_shutdown_minutes: int | None = None  # an instance stops itself after this long idle
 
 
 class ComputeCapacity(BaseModel):
@@ -143,6 +145,8 @@ class ComputeForm(BaseModel):
     idle_time_before_scale_down: int | None = None
     description: str = ""
     tags: dict[str, str] = Field(default_factory=dict)
+    address: str | None = None  # ray, or a cluster whose nodes run on Ray
+    idle_time_before_shutdown_minutes: int | None = None  # an instance
 
 
 class MachineResources(BaseModel):
@@ -221,6 +225,8 @@ def _public(row: Compute) -> ComputePublic:
         tags=dict(row.tags or {}),
         created_at=row.created_at,
         updated_at=row.updated_at,
+        address=row.address,
+        idle_time_before_shutdown_minutes=row.idle_shutdown_minutes,
     )
 
 
@@ -266,6 +272,22 @@ def create_compute(
         select(Compute).where(Compute.workspace_id == ws.id, Compute.name.ilike(spec.name))
     ).first():
         raise ConflictError(f"compute {spec.name!r} already exists in workspace {workspace!r}")
+    if spec.type == RAY or spec.address:
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise ValidationError(
+                f"{source}: a Ray compute needs Ray where Studio runs: pip install -e '.[ray]'"
+            )
+    if spec.type == RAY:
+        row = Compute(
+            workspace_id=ws.id, name=spec.name, type=RAY, size="", cores=1, memory_gb=0, min_instances=0,
+            max_instances=0, idle_time_before_scale_down=0, state=ATTACHED, current_nodes=0,
+            description=spec.description or "", tags=dict(spec.tags), address=spec.address.strip(),
+        )  # fmt: skip
+        session.add(row)
+        session.flush()
+        return _public(row)
     size, cores, memory = vm_size(spec.size or DEFAULT_SIZE, source=source)
     cluster = spec.type == CLUSTER
     row = Compute(
@@ -290,6 +312,8 @@ def create_compute(
         current_nodes=(spec.min_instances or 0) if cluster else 1,
         description=spec.description or "",
         tags=dict(spec.tags),
+        address=spec.address.strip() if cluster and spec.address else None,
+        idle_shutdown_minutes=None if cluster else spec.idle_time_before_shutdown_minutes,
     )
     session.add(row)
     session.flush()
@@ -306,9 +330,13 @@ def create_compute_from_file(
 
 def create_compute_from_form(*, session: Session, workspace: str, form: ComputeForm) -> ComputePublic:
     data = {k: v for k, v in form.model_dump().items() if v is not None and v != ""}
-    if form.type == INSTANCE:
+    if form.type in (INSTANCE, RAY):
         for field in ("min_instances", "max_instances", "idle_time_before_scale_down"):
             data.pop(field, None)
+    if form.type == RAY:
+        data.pop("size", None)
+    if form.type != INSTANCE:
+        data.pop("idle_time_before_shutdown_minutes", None)
     spec = parse_spec(ComputeSpec, data, source="compute")
     return create_compute(session=session, workspace=workspace, spec=spec)
 
@@ -354,14 +382,39 @@ def compute_capacity(*, session: Session, workspace: str, name: str) -> ComputeC
     elif compute.type == INSTANCE:
         slots = 1
         nodes = (1 if compute.state == RUNNING else 0, 1, 1)
+    elif compute.type == RAY:
+        from backend.services import ray_cluster
+
+        slots = ray_cluster.cpus(compute.address or "")
+        nodes = (slots, 0, slots)
     else:
         slots = compute.max_instances
         nodes = (compute.current_nodes, compute.min_instances, compute.max_instances)
+        if compute.address:  # nodes on a Ray cluster: as many as its CPUs hold
+            from backend.services import ray_cluster
+
+            ray_cpus = ray_cluster.cpus(compute.address)
+            slots = min(slots, ray_cpus // max(1, int(compute.cores)))
     total_cores = compute.cores * slots
     total_memory = round(compute.memory_gb * slots, 1)
     over = compute.type != SERVERLESS and (total_cores > machine.cores or total_memory > machine.memory_gb)
     if compute.type == SERVERLESS:
         note = f"one job per CPU core: {slots} at once on this machine"
+    elif compute.type == RAY:
+        over = False
+        note = (
+            f"the Ray cluster at {compute.address} has {slots} CPUs: one job per CPU at once"
+            if slots
+            else f"the Ray cluster at {compute.address} does not answer: its jobs wait in the queue"
+        )
+    elif compute.address:
+        over = False
+        note = (
+            f"up to {compute.max_instances} node(s) of {compute.size} ({compute.cores:g} CPUs each) on the Ray "
+            f"cluster at {compute.address}, which has {ray_cpus} CPUs: {slots} at once"
+            if ray_cpus
+            else f"its nodes run on the Ray cluster at {compute.address}, which does not answer: its jobs wait"
+        )
     elif over:
         note = (
             f"at {slots} node(s) of {compute.size} it claims {total_cores:g} cores and {total_memory:g} GB; this "
@@ -487,8 +540,11 @@ def compute_spec_yaml(compute: ComputePublic) -> str:
     """The compute as the cloud's YAML."""
     import yaml
 
+    if compute.type == RAY:  # Studio's own type: no cloud schema
+        data: dict[str, Any] = {"name": compute.name, "type": RAY, "address": compute.address}
+        return yaml.safe_dump(data | described(compute), sort_keys=False)
     schema = "amlCompute" if compute.type == CLUSTER else "computeInstance"
-    data: dict[str, Any] = {
+    data = {
         "$schema": f"https://azuremlschemas.azureedge.net/latest/{schema}.schema.json",
         "name": compute.name,
         "type": compute.type,
@@ -500,6 +556,10 @@ def compute_spec_yaml(compute: ComputePublic) -> str:
             "max_instances": compute.max_instances,
             "idle_time_before_scale_down": compute.idle_time_before_scale_down,
         }
+        if compute.address:  # Studio's own field: its nodes run on this Ray cluster
+            data["address"] = compute.address
+    elif compute.idle_time_before_shutdown_minutes:
+        data["idle_time_before_shutdown_minutes"] = compute.idle_time_before_shutdown_minutes
     return yaml.safe_dump(data | described(compute), sort_keys=False)
 
 

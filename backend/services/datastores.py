@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from backend.db.models import DataAsset, Datastore, Workspace, utcnow
 from backend.errors import ConflictError, NotFoundError, ValidationError
+from backend.identity import require
 from backend.services.assets import update_metadata
 from backend.specs import parse_spec
 from backend.specs.datastore import (
@@ -155,12 +156,13 @@ class FileListing(BaseModel):
 
 def public(row: Datastore, workspace_name: str) -> DatastorePublic:
     config = dict(row.config or {})
-    if row.built_in:
+    if row.built_in and row.type == "local":
         config["path"] = str(builtin_folder(workspace_name, row.name))
     elif row.type in AZURE_TYPES and config.get("account_name"):
         from backend.storage.filesystems import account_url, container_of
 
-        config["url"] = f"{account_url(config)}/{container_of(config)}"
+        prefix = f"/{config['root_prefix']}" if config.get("root_prefix") else ""
+        config["url"] = f"{account_url(config)}/{container_of(config)}{prefix}"
     return DatastorePublic(
         name=row.name,
         type=row.type,
@@ -176,13 +178,23 @@ def public(row: Datastore, workspace_name: str) -> DatastorePublic:
 
 
 def create_builtin_datastores(*, session: Session, workspace: Workspace) -> None:
+    """The four built-ins: local folders, or folders of the shared storage when the studio has one
+    (``backend.storage.shared``: agents and workers on other machines then see the same files)."""
+    from backend.storage import shared
+
+    storage = shared.configured()
     for name, description in BUILTIN_DATASTORES.items():
-        builtin_folder(workspace.name, name).mkdir(parents=True, exist_ok=True)
+        if storage is None:
+            builtin_folder(workspace.name, name).mkdir(parents=True, exist_ok=True)
         session.add(
             Datastore(
                 workspace_id=workspace.id,
                 name=name,
-                type="local",
+                type="local" if storage is None else "azure_blob",
+                config={}
+                if storage is None
+                else storage.datastore_config("workspaces", workspace.name, name),
+                credential_type="none" if storage is None else "account_key",
                 description=description,
                 built_in=True,
                 is_default=name == DEFAULT_DATASTORE,
@@ -239,8 +251,18 @@ def get_filesystem(*, session: Session, workspace: str, name: str):
     from backend.storage import filesystems
 
     ws, row = get_datastore_row(session=session, workspace=workspace, name=name)
-    if row.built_in:
+    if row.built_in and row.type == "local":
         return filesystems.local_datastore(row.name, builtin_folder(ws.name, row.name))
+    if (row.config or {}).get("shared"):  # a built-in on the shared storage: its key is the studio's
+        from backend.storage import shared
+
+        storage = shared.configured()
+        if storage is None:
+            raise ValidationError(
+                f"datastore {name!r} is on the studio's shared storage, but STUDIO_STORAGE_URL is not set "
+                "for this process"
+            )
+        return filesystems.azure_datastore(row.name, dict(row.config), {"account_key": storage.key})
     return filesystems.for_datastore(row)
 
 
@@ -281,6 +303,7 @@ def _local_folder(name: str, path: str) -> Path:
 
 def create_datastore(*, session: Session, workspace: str, spec: DatastoreSpec) -> DatastorePublic:
     """Register a datastore after checking that it answers; on any failure nothing is created."""
+    require("datastore")  # before any storage is probed
     from backend.services.lookup import get_workspace_row
     from backend.storage import filesystems
 

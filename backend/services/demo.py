@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from backend.db.models import Workspace
 from backend.errors import StudioError
-from backend.services import data_assets
+from backend.services import data_assets, datastores
 from backend.services.datastores import builtin_folder
 from backend.services.workspaces import WorkspaceCreate, create_workspace
 
@@ -40,9 +40,18 @@ def ensure_demo_workspace(*, session: Session) -> str:
                 tags={"purpose": "demo"},
             ),
         )
-    files = builtin_folder(DEMO_WORKSPACE, "workspaceworkingdirectory")
-    shutil.copytree(ASSETS / "sample_code", files / "iris-demo", dirs_exist_ok=True)
-    shutil.copytree(ASSETS / "sample_data", files / "sample_data", dirs_exist_ok=True)
+    store = datastores.get_datastore(
+        session=session, workspace=DEMO_WORKSPACE, name="workspaceworkingdirectory"
+    )
+    if store.type == "local":
+        files = builtin_folder(DEMO_WORKSPACE, "workspaceworkingdirectory")
+        shutil.copytree(ASSETS / "sample_code", files / "iris-demo", dirs_exist_ok=True)
+        shutil.copytree(ASSETS / "sample_data", files / "sample_data", dirs_exist_ok=True)
+    else:  # the studio's shared storage
+        for folder, dest in (("sample_code", "iris-demo"), ("sample_data", "sample_data")):
+            datastores.upload(
+                session=session, workspace=DEMO_WORKSPACE, name=store.name, src=ASSETS / folder, dest=dest
+            )
     existing = data_assets.list_data_assets(session=session, workspace=DEMO_WORKSPACE, include_archived=True)
     names = {a.name for a in existing}
     if not existing:

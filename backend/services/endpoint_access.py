@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from backend.db.models import OnlineEndpoint, utcnow
 from backend.errors import ValidationError
+from backend.identity import require
 from backend.services.endpoints import (
     KEY_TYPES,
     TOKEN_TTL_S,
@@ -56,6 +57,7 @@ class EndpointToken(BaseModel):
 
 def get_keys(*, session: Session, workspace: str, name: str) -> EndpointKeys:
     """The endpoint's primary and secondary keys: the one call that returns them."""
+    require("endpoint_keys", "see")  # (Owners and Contributors; the agent, acting as nobody, always)
     _, row = endpoint_row(session, workspace, name)
     what = f"a key of online endpoint {name!r}"
     return EndpointKeys(
@@ -66,6 +68,7 @@ def get_keys(*, session: Session, workspace: str, name: str) -> EndpointKeys:
 
 def regenerate_keys(*, session: Session, workspace: str, name: str, key_type: str) -> None:
     """Replace the primary or the secondary key; the other keeps working (rotate one at a time)."""
+    require("endpoint_keys")
     kind = (key_type or "").strip().lower()
     if kind not in KEY_TYPES:
         raise ValidationError(f"key type {key_type!r} is not one of 'primary', 'secondary'")

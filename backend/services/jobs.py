@@ -19,7 +19,7 @@ from sqlalchemy import event, update
 from sqlmodel import Session, col, select
 
 from backend.db.models import Job, utcnow
-from backend.errors import ConflictError, NotFoundError, ValidationError
+from backend.errors import ConflictError, NotFoundError, StudioError, ValidationError
 from backend.services.lookup import get_job_row, get_workspace_row
 from backend.settings import get_settings
 from backend.specs.job import CommandJobSpec
@@ -173,18 +173,21 @@ def transition(
 
 
 def wake_agent() -> None:
-    """Nudge the agent so a submitted job starts now, not at the next poll (best effort)."""
+    """Nudge the agents of this home (``agent.sock``, and ``agent-<name>.sock`` of agents that name their
+    computes) so a submitted job starts now, not at the next poll (best effort)."""
     import socket
 
-    path = get_settings().run_dir / "agent.sock"
-    if not path.exists():
-        return
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-            sock.setblocking(False)
-            sock.sendto(b"wake", str(path))
-    except OSError:
-        pass
+    run = get_settings().run_dir
+    paths = [run / "agent.sock"] + (sorted(run.glob("agent-*.sock")) if run.is_dir() else [])
+    for path in paths:
+        if not path.exists():
+            continue
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+                sock.setblocking(False)
+                sock.sendto(b"wake", str(path))
+        except OSError:
+            pass
 
 
 def _wake_after_commit(session: Session) -> None:
@@ -214,7 +217,7 @@ def check_compute(
             f"compute: {compute!r} does not exist in workspace {workspace!r} (computes: {', '.join(computes)})"
         )
     most = computes[name].max_instances
-    if instance_count > most:
+    if instance_count > most and computes[name].type != compute_service.RAY:  # (a Ray cluster grows)
         kind = computes[name].type
         why = {
             compute_service.SERVERLESS: f"serverless runs at most one node per CPU core of this machine ({most})",
@@ -579,8 +582,25 @@ def read_log(
             handle.seek(offset)
             data = handle.read()
     except FileNotFoundError:
-        return "", offset
+        if path.parent.parent.exists() or which != "user_logs/std_log.txt":
+            return "", offset
+        # The job ran on an agent with another STUDIO_HOME: its log, as finalizing kept it with the run.
+        data = _log_from_run(workspace, name)[offset:]
     return data.decode("utf-8", errors="replace"), offset + len(data)
+
+
+def _log_from_run(workspace: str, name: str) -> bytes:
+    from backend.db import session_scope
+    from backend.services import runs
+
+    with session_scope() as s:
+        run_id = get_job_row(session=s, workspace=workspace, name=name).mlflow_run_id
+    if not run_id:
+        return b""
+    try:
+        return runs.read_artifact(run_id=run_id, path="user_logs/std_log.txt")
+    except StudioError:
+        return b""
 
 
 def list_log_files(*, workspace: str, name: str) -> list[str]:

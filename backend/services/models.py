@@ -25,7 +25,9 @@ from typing import Any, Unpack
 
 from sqlmodel import Session, select
 
+from backend.db import record_change
 from backend.errors import ConflictError, NotFoundError, ValidationError
+from backend.identity import require
 from backend.services import runs
 from backend.services.asset_pages import AssetPage, page_of
 from backend.services.assets import MetadataChange, pick_version, summarize
@@ -230,7 +232,8 @@ def create_model(
     *, session: Session, workspace: str, data: ModelCreate, base_dir: Path | None = None
 ) -> ModelPublic:
     """Register a new version from a local file or folder, a job output or an MLflow run."""
-    get_workspace_row(session=session, name=workspace)
+    require("model")  # the registry is MLflow's: no database row records this change
+    ws = get_workspace_row(session=session, name=workspace)
     check_name(data.name)
     check_tags(data.tags, reserved=RESERVED_TAGS)
     existing = versions_of(data.name)
@@ -282,6 +285,9 @@ def create_model(
         raise ConflictError(
             f"version: model {data.name!r} got a new version while this one was registered; try again"
         )
+    record_change(
+        session, action="created", kind="model", name=f"{data.name}:{mv.version}", workspace_id=ws.id
+    )
     return to_public(mv)
 
 
@@ -433,6 +439,7 @@ def update_model(
     *, session: Session, workspace: str, name: str, version: str, **changes: Unpack[MetadataChange]
 ) -> ModelPublic:
     """Change a version's description and (the user's) tags; the files never change."""
+    require("model")  # the registry is MLflow's: no database row records this change
     mv = find_version(session, workspace, name, version, None)
     client = registry_client()
     description, tags = changes.get("description"), changes.get("tags")
@@ -452,6 +459,7 @@ def update_model(
 def _set_archived(
     session: Session, workspace: str, name: str, version: str | None, archived: bool
 ) -> list[str]:
+    require("model")  # the registry is MLflow's: no database row records this change
     versions = (
         [find_version(session, workspace, name, version, None)]
         if version

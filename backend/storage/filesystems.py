@@ -118,6 +118,8 @@ class DatastoreFS:
         target = self.full(path)
         with self.errors(f"listing {path or '/'}"):
             if not self.fs.exists(target):
+                if not path and "/" in self.root.strip("/") and not self.is_local:
+                    return []  # a folder of a container (shared storage) holds nothing yet
                 raise NotFoundError(f"{path or '/'} does not exist on datastore {self.name!r}")
             infos = self.fs.ls(target, detail=True)
         entries = []
@@ -314,7 +316,7 @@ def azure_datastore(name: str, config: dict[str, Any], credentials: dict[str, st
     return DatastoreFS(
         name=name,
         fs=fs,
-        root=container,
+        root=f"{container}/{config['root_prefix']}" if config.get("root_prefix") else container,
         is_local=False,
         location=f"container {container!r} of storage account {config['account_name']!r} at {url}",
         url=url,

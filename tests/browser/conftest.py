@@ -97,6 +97,33 @@ def wait_for_app(page, timeout: float = 60_000) -> None:
     assert exceptions.count() == 0, exceptions.first.inner_text()
 
 
+def make_token(page, name: str) -> None:
+    """Create a personal token on the Profile page, as a signed-in user does."""
+    page.get_by_role("link", name="Profile", exact=True).click()
+    wait_for_app(page)
+    page.get_by_label("Token name").fill(name)
+    page.get_by_label("Token name").press("Enter")
+    wait_for_app(page)
+    page.get_by_role("button", name="Create token").click()
+    wait_for_app(page)
+
+
+def click(locator, timeout_s: float = 90) -> None:
+    """Click, trying again while a loaded machine keeps the page busy (a rerun replacing the element)."""
+    import time
+
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            locator.click(timeout=15_000)
+            return
+        except PlaywrightTimeout:
+            if time.monotonic() > deadline:
+                raise
+
+
 def shot(page, name: str) -> Path:
     path = page.shots / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from backend.services import endpoints, open_session
-from tests.browser.conftest import grid_cells_contain, shot, wait_for_app
+from tests.browser.conftest import click, grid_cells_contain, shot, wait_for_app
 from tests.conftest import REPO
 from tests.job_fixtures import submit, wait
 
@@ -51,7 +51,7 @@ def test_train_register_deploy_and_test_an_endpoint(page, studio, tmp_path):
     model = f"iris-{uuid.uuid4().hex[:6]}"
     page.goto(f"{page.studio_url}/jobs?job={job.name}")
     wait_for_app(page)
-    page.get_by_role("button", name="Register model").click()
+    click(page.get_by_role("button", name="Register model"))
     name_box = page.get_by_role("textbox", name="Model name")
     name_box.fill(model)
     name_box.press("Enter")
@@ -64,7 +64,8 @@ def test_train_register_deploy_and_test_an_endpoint(page, studio, tmp_path):
     register.dispatch_event("click")
     link = page.get_by_role("link", name=f"Model {model}:1")
     link.wait_for(timeout=60_000)
-    link.click()
+    # (the same redraws as above: the link can be found "outside of the viewport")
+    link.dispatch_event("click")
     wait_for_app(page)
 
     # The model's page: the Deploy wizard, to a new endpoint.
@@ -114,8 +115,12 @@ def test_train_register_deploy_and_test_an_endpoint(page, studio, tmp_path):
     shot(page, "6-consume-tab")
     # The Kubernetes manifests download as a zip (rendered on the click), the keys left out by default.
     page.get_by_text("Kubernetes manifests").click()
+    wait_for_app(page)
+    button = page.get_by_role("button", name="Download the manifests (.zip)")
+    button.wait_for(timeout=30_000)
+    shot(page, "7-k8s-manifests")
     with page.expect_download(timeout=60_000) as download:
-        page.get_by_role("button", name="Download the manifests (.zip)").click()
+        button.click()
     archive = tmp_path / "manifests.zip"
     download.value.save_as(archive)
     with zipfile.ZipFile(archive) as manifests:

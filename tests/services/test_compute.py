@@ -93,7 +93,12 @@ def test_an_instance_yaml_creates_a_running_instance(tmp_path):
     [
         ("name: c1\ntype: amlcompute\nfoo: 1\n", "c.yml: field 'foo' is not allowed here"),
         ("name: c1\ntype: kubernetes\n", "compute type 'kubernetes' is not supported yet"),
-        ("name: c1\ntype: ray\n", "compute type 'ray' is not supported yet"),
+        ("name: c1\ntype: ray\n", "field 'address' is required for a Ray compute"),
+        (
+            "name: c1\ntype: computeinstance\naddress: http://h:8265\n",
+            "field 'address' applies to Ray computes",
+        ),
+        ("name: c1\ntype: amlcompute\naddress: h:8265\n", "field 'address' must be http(s)://host:port"),
         ("name: c1\ntype: vm\n", "field 'type': must be one of 'amlcompute', 'computeinstance'"),
         ("name: c1\n", "c.yml: field 'type' is required"),
         (

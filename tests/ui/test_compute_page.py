@@ -114,3 +114,30 @@ def test_serverless_has_a_page_of_its_own(app):
     assert at.header[0].value == "serverless"
     assert f"{os.cpu_count()} at once" in at.info[0].value
     assert not [b for b in at.button if b.key == "compute_delete"]
+
+
+def test_a_ray_cluster_is_attached_from_the_form_and_its_page_says_when_it_does_not_answer(app):
+    """(No Ray head here: tests/jobs/test_ray_compute.py runs jobs on a real one.) A closed port answers
+    nothing: the page says so and gives the capacity as 0; a bad address is one message."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    at = app("compute.py")
+    at.selectbox(key="new_compute_type").set_value("ray").run()
+    assert not [s for s in at.selectbox if s.key == "new_compute_size"]
+    at.text_input(key="new_compute_name").input("rayc").run()
+    at.text_input(key="new_compute_address").input("ftp://head").run()
+    at.button(key="new_compute_create").click().run()
+    assert "field 'address' must be http(s)://host:port" in at.error[0].value and _names() == ["serverless"]
+    at.text_input(key="new_compute_address").input(f"http://127.0.0.1:{closed}").run()
+    at.button(key="new_compute_create").click().run()
+    assert not at.exception, at.exception
+    created = _get("rayc")
+    assert (created.type, created.address, created.state) == ("ray", f"http://127.0.0.1:{closed}", "Attached")
+    assert "does not answer" in at.info[0].value
+    assert {m.label: m.value for m in at.metric}["Jobs at once"] == "0"
+    assert "type: ray" in at.code[0].value and f"address: http://127.0.0.1:{closed}" in at.code[0].value
+    listing = app("compute.py")
+    assert list(listing.dataframe(key="cr_table").value["address"]) == [f"http://127.0.0.1:{closed}"]
