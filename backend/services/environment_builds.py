@@ -403,3 +403,27 @@ def _run(argv: list[str], say: Callable[[str], None], what: str, folder: Path) -
         run_tool(argv, say, what, writable=[folder], timeout_s=BUILD_TIMEOUT_S)
     except BaseEnvironmentError as exc:
         raise _BuildFailed(str(exc)) from None
+
+
+def built_venvs(*, session: Session, workspace: str, limit: int = 20) -> list[tuple[str, str, Path]]:
+    """(name, version, venv) of the workspace's custom environments whose venv is built and runs this
+    Python's version (a notebook kernel each: ``backend.agent.notebooks``); the newest version of each."""
+    from backend.services.lookup import get_workspace_row
+
+    ws = get_workspace_row(session=session, name=workspace)
+    rows = session.exec(
+        select(
+            Environment.name, Environment.version, EnvironmentBuild.venv_path, EnvironmentBuild.python_version
+        )
+        .join(EnvironmentBuild, EnvironmentBuild.spec_hash == Environment.spec_hash)
+        .where(Environment.workspace_id == ws.id, Environment.archived == False)  # noqa: E712
+        .where(EnvironmentBuild.status == BuildStatus.SUCCEEDED)
+        .order_by(Environment.created_at.desc())
+    ).all()
+    mine = ".".join(str(p) for p in sys.version_info[:2])
+    found: dict[str, tuple[str, str, Path]] = {}
+    for name, version, venv, python in rows:
+        same = python is None or python == mine or python.startswith(f"{mine}.")
+        if name not in found and same and venv_python(Path(venv)).exists():
+            found[name] = (name, version, Path(venv))
+    return list(found.values())[:limit]

@@ -301,6 +301,22 @@ def get_runs(*, run_ids: Iterable[str], experiment_ids: Iterable[str] | None = N
     return {r: found[r] for r in wanted if r in found}
 
 
+def experiment_runs(*, experiment: str, limit: int = 20) -> list[RunInfo]:
+    """The newest runs of the MLflow experiment ``experiment`` (none when it does not exist): a notebook's
+    runs, which are in the experiment named after it and belong to no job."""
+    client = mlflow_client()
+    try:
+        found = client.get_experiment_by_name(experiment)
+        if found is None:
+            return []
+        page = client.search_runs(
+            [found.experiment_id], order_by=["attributes.start_time DESC"], max_results=limit
+        )
+    except Exception as exc:
+        raise _mlflow_error(exc, f"experiment {experiment!r}") from None
+    return [_run_info(run) for run in page]
+
+
 def get_run(*, run_id: str) -> RunInfo:
     uri, client = _client()
     cached = _runs.get((uri, run_id))

@@ -24,14 +24,19 @@ def _row(c) -> dict:
     return data
 
 
-def _show(workspace: str, name: str, output: common.OutputFormat) -> None:
-    from backend.services import compute, open_session
+def _show(workspace: str, name: str, output: common.OutputFormat, *, show_token: bool = False) -> None:
+    from backend.services import compute, notebook_servers, open_session
 
     with open_session() as s:
-        data = _row(compute.get_compute(session=s, workspace=workspace, name=name))
+        found = compute.get_compute(session=s, workspace=workspace, name=name)
+        data = _row(found)
         data["capacity"] = compute.compute_capacity(session=s, workspace=workspace, name=name).model_dump(
             include={"slots", "total_cores", "total_memory_gb", "machine_cores", "machine_memory_gb", "note"}
         )
+        if found.type == "computeinstance":  # its JupyterLab server: the URL, the token only when asked
+            data |= notebook_servers.describe(
+                session=s, workspace=workspace, compute=name, show_token=show_token
+            )
     common.emit(data, output)
 
 
@@ -39,7 +44,13 @@ def _show(workspace: str, name: str, output: common.OutputFormat) -> None:
 def create(
     *,
     base: dict[str, Any],
-    type_: Annotated[str | None, common.type_option("amlcompute (cluster) or computeinstance.")] = None,
+    type_: Annotated[
+        str | None, common.type_option("amlcompute (cluster), computeinstance or ray (a Ray cluster).")
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="Ray: the Jobs dashboard URL (http://head:8265) or ray://head:10001."),
+    ] = None,
     size: Annotated[str | None, typer.Option("--size", help="VM size, e.g. Standard_DS3_v2.")] = None,
     min_instances: Annotated[
         int | None, typer.Option("--min-instances", help="Cluster: fewest nodes.")
@@ -48,6 +59,12 @@ def create(
     idle: Annotated[
         int | None,
         typer.Option("--idle-time-before-scale-down", help="Cluster: idle seconds before a node goes."),
+    ] = None,
+    idle_shutdown: Annotated[
+        int | None,
+        typer.Option(
+            "--idle-time-before-shutdown-minutes", help="Instance: idle minutes before it stops itself (15+)."
+        ),
     ] = None,
     description: common.DescriptionOption = None,
     tags: common.TagsOption = None,
@@ -66,10 +83,12 @@ def create(
         "min_instances": min_instances,
         "max_instances": max_instances,
         "idle_time_before_scale_down": idle,
+        "idle_time_before_shutdown_minutes": idle_shutdown,
         "description": description,
+        "address": address,
     }
     if not file and (not name or not type_):
-        common.fail("give --file FILE, or --name NAME and --type amlcompute|computeinstance")
+        common.fail("give --file FILE, or --name NAME and --type amlcompute|computeinstance|ray")
     created = common.create_from_file_or_flags(
         file,
         from_file=lambda s: compute.create_compute_from_file(
@@ -98,9 +117,17 @@ def list_(*, output: common.OutputFormat, workspace: str) -> None:
 
 
 @common.command(app)
-def show(name: NameOpt, *, output: common.OutputFormat, workspace: str) -> None:
-    """Show a compute with its capacity next to this machine's."""
-    _show(workspace, name, output)
+def show(
+    name: NameOpt,
+    show_token: Annotated[
+        bool, typer.Option("--show-token", help="Instance: the JupyterLab URL with its token (a secret).")
+    ] = False,
+    *,
+    output: common.OutputFormat,
+    workspace: str,
+) -> None:
+    """Show a compute with its capacity next to this machine's; an instance with its JupyterLab URL."""
+    _show(workspace, name, output, show_token=show_token)
 
 
 @common.command(app)

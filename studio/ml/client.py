@@ -24,6 +24,8 @@ class MLClient:
 
     The cloud arguments are accepted so code ports unchanged, and ignored: the studio's database and
     STUDIO_HOME say where everything is. ``workspace_name`` defaults to STUDIO_WORKSPACE, else 'default'.
+    In team mode (the studio has users) the client signs in with the personal token in ``STUDIO_TOKEN``,
+    and its calls act with that user's role (in this thread).
     """
 
     def __init__(
@@ -40,6 +42,21 @@ class MLClient:
         self.subscription_id = subscription_id
         self.resource_group_name = resource_group_name
         self.workspace_name = workspace_name or get_settings().workspace
+        from studio.ml import remote
+
+        if remote.socket_path() and "_studio_user" not in kwargs:  # a notebook's kernel: calls go to the agent
+            self.user = None
+            for group in remote.GROUPS:
+                setattr(self, group, remote.RemoteOperations(self.workspace_name, group))
+            return
+        from backend.identity import set_current
+        from backend.services import users
+
+        if "_studio_user" in kwargs:  # the agent's SDK gateway, acting for an instance's user
+            self.user = kwargs["_studio_user"]
+        else:
+            self.user = users.user_from_environment() if users.team_mode() else None
+        set_current(self.user)
         self.jobs = JobOperations(self.workspace_name)
         self.data = DataOperations(self.workspace_name)
         self.environments = EnvironmentOperations(self.workspace_name)
@@ -62,6 +79,10 @@ class MLClient:
 
     def create_or_update(self, entity: Any, **kwargs: Any) -> Any:
         """The cloud's shortcut: a job, data asset or component goes to ``jobs``, ``data`` or ``components``."""
+        from studio.ml import remote
+
+        if isinstance(self.jobs, remote.RemoteOperations):
+            return remote.call(self.workspace_name, "", "create_or_update", (entity,), kwargs)
         from backend.errors import ValidationError
         from studio.ml.entities import CommandComponent, Data, Job, Model
 

@@ -19,6 +19,7 @@ WORKSPACE_KEY = "workspace"
 # left rail, each entry (page file, title, icon). A page is listed once it works.
 SECTIONS: dict[str, list[tuple[str, str, str]]] = {
     "": [("home.py", "Home", ":material/home:")],
+    "Authoring": [("notebooks.py", "Notebooks", ":material/edit_note:")],
     "Assets": [
         ("data.py", "Data", ":material/dataset:"),
         ("datastores.py", "Datastores", ":material/database:"),
@@ -35,7 +36,11 @@ SECTIONS: dict[str, list[tuple[str, str, str]]] = {
         ("sweeps.py", "Sweeps", ":material/tune:"),
         ("pipelines.py", "Pipelines", ":material/account_tree:"),
     ],
-    "Manage": [("workspaces.py", "Workspaces", ":material/workspaces:")],
+    "Manage": [
+        ("workspaces.py", "Workspaces", ":material/workspaces:"),
+        ("audit.py", "Audit log", ":material/history:"),
+        ("profile.py", "Profile", ":material/person:"),
+    ],
 }
 ICONS = {file: icon for entries in SECTIONS.values() for file, _, icon in entries}
 

@@ -50,6 +50,36 @@ def load_together(*calls: Callable[[Any], Any]) -> tuple | None:
     return shell.attempt(_all)
 
 
+FLASH = "studio_flash"  # a message kept for the next time a page draws
+
+
+def flash(kind: str, message: str) -> None:
+    st.session_state[FLASH] = (kind, message)
+
+
+def show_flash() -> None:
+    """The message a widget callback kept: an error on the page, or a toast."""
+    kind, message = st.session_state.pop(FLASH, (None, None))
+    if kind == "error":
+        st.error(message, icon="⚠️")
+    elif kind == "success":
+        st.toast(message, icon="✅")
+
+
+def flashed(action: Callable[[], Any], success: str | Callable[[Any], str]) -> Any:
+    """Run a service call from a widget callback (before the page draws): its outcome is shown once the page
+    draws, as an error or a toast. Returns what it returned, or None when it failed."""
+    from backend.errors import StudioError
+
+    try:
+        result = action()
+    except StudioError as exc:
+        flash("error", str(exc))
+        return None
+    flash("success", success(result) if callable(success) else success)
+    return result
+
+
 def rerun_if(ok: Any) -> None:
     """Draw the page again after an action that went through."""
     if ok:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import streamlit as st
 
-from backend.errors import StudioError
 from backend.services import datastores
+from studio.ui.widgets import flash, flashed, show_flash  # noqa: F401  (the views call them from here)
 
 TYPE_LABELS = {
     "local": "Local folder",
@@ -21,34 +18,9 @@ CREDENTIAL_LABELS = {
     "service_principal": "Service principal",
     "none": "None (anonymous access)",
 }
-FLASH = "ds_flash"
 # The open dialog, (kind, target): it stays open across full reruns until it is done or dismissed.
 DIALOG = "ds_dialog"
 ROUTES = ("path", "file")  # the query parameters below ``name``: a folder and a file in it
-
-
-def flash(kind: str, message: str) -> None:
-    st.session_state[FLASH] = (kind, message)
-
-
-def show_flash() -> None:
-    kind, message = st.session_state.pop(FLASH, (None, None))
-    if kind == "error":
-        st.error(message, icon="⚠️")
-    elif kind == "success":
-        st.toast(message, icon="✅")
-
-
-def flashed(action: Callable[[], Any], success: str | Callable[[Any], str]) -> Any:
-    """Run a service call from a widget callback (before the page draws): its outcome is shown once the page
-    draws, as an error or a toast. Returns what it returned, or None when it failed."""
-    try:
-        result = action()
-    except StudioError as exc:
-        flash("error", str(exc))
-        return None
-    flash("success", success(result) if callable(success) else success)
-    return result
 
 
 def go(**params: str | None) -> None:

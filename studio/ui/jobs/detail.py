@@ -1,5 +1,5 @@
-"""One job: its header and actions, and the tabs Overview, Metrics, Logs, Outputs + artifacts and Child
-jobs (the middle ones in ``metrics`` and ``files``)."""
+"""One job: its header and actions, and the tabs Overview, Metrics, Logs, Outputs + artifacts, Notebook
+(when its run has executed notebooks) and Child jobs (the middle ones in ``metrics`` and ``files``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from backend.specs.job import MODEL_TYPES
 from backend.statuses import JobStatus
 from studio.ui import charts, run_widgets, shell
 from studio.ui.jobs import go
-from studio.ui.jobs.files import logs_view, outputs_view
+from studio.ui.jobs.files import logs_view, notebook_artifacts, notebook_view, outputs_view
 from studio.ui.jobs.metrics import LIVE_REFRESH_S, metrics_view
 from studio.ui.models.register import register_job_output_form
 
@@ -36,20 +36,26 @@ def detail(name: str) -> None:
     _actions(job)
 
     tab_names = ["Overview", "Metrics", "Logs", "Outputs + artifacts"]
+    notebooks = notebook_artifacts(job)
+    if notebooks:
+        tab_names.append("Notebook")
     children = run_widgets.call(jobs.list_jobs, parent=job.name, include_archived=True) or []
     if children:
         tab_names.append(f"Child jobs ({len(children)})")
-    tabs = st.tabs(tab_names)
-    with tabs[0]:
+    tabs = iter(st.tabs(tab_names))
+    with next(tabs):
         overview(job)
-    with tabs[1]:
+    with next(tabs):
         metrics_view(job)
-    with tabs[2]:
+    with next(tabs):
         logs_view(job)
-    with tabs[3]:
+    with next(tabs):
         outputs_view(job)
+    if notebooks:
+        with next(tabs):
+            notebook_view(job, notebooks)
     if children:
-        with tabs[4]:
+        with next(tabs):
             child_jobs(children)
 
 

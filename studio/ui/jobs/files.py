@@ -1,5 +1,6 @@
-"""A job's files: the Logs tab (followed while the job runs) and the Outputs + artifacts tab (a folder
-browser over its named outputs and its MLflow artifacts)."""
+"""A job's files: the Logs tab (followed while the job runs), the Outputs + artifacts tab (a folder
+browser over its named outputs and its MLflow artifacts) and the Notebook tab (an executed notebook among
+its artifacts, as a notebook job leaves it in ``outputs/``)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from pathlib import PurePosixPath
 import pandas as pd
 import streamlit as st
 
-from backend.services import datastores, job_forms, jobs, runs
+from backend.errors import StudioError
+from backend.services import datastores, job_forms, jobs, notebook_jobs, runs
 from backend.statuses import TERMINAL
 from studio.ui import run_widgets, shell
 from studio.ui.jobs.metrics import LIVE_REFRESH_S
+from studio.ui.notebook_view import render_notebook
 
 STANDARD_LOGS = ("user_logs/std_log.txt", "system_logs/agent.log")
 LOG_SHOW_LINES = 400
@@ -33,6 +36,7 @@ TEXT_SUFFIXES = {
     ".toml",
 }
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"}
+NOTEBOOK_CACHE_S = 30  # a run's notebooks are listed again after this, or at once when the status changes
 
 
 # -------------------------------------------------------------------------------------------------- logs
@@ -180,3 +184,38 @@ def outputs_view(job) -> None:
         lambda path: runs.read_artifact(run_id=job.mlflow_run_id, path=path),
         "",
     )
+
+
+# --------------------------------------------------------------------------------------------- notebook
+
+
+@st.cache_data(ttl=NOTEBOOK_CACHE_S, show_spinner=False, max_entries=64)
+def _notebook_paths(run_id: str, status: str) -> list[str]:  # (``status`` is part of the cache key)
+    return notebook_jobs.list_notebook_artifacts(run_id=run_id)
+
+
+@st.cache_data(ttl=NOTEBOOK_CACHE_S, show_spinner=False, max_entries=8)
+def _notebook(run_id: str, path: str, status: str) -> dict:
+    return notebook_jobs.read_notebook_artifact(run_id=run_id, path=path)
+
+
+def notebook_artifacts(job) -> list[str]:
+    """The executed notebooks among the job's MLflow artifacts (none while MLflow cannot say: the Outputs
+    tab shows why)."""
+    if not job.mlflow_run_id:
+        return []
+    try:
+        return _notebook_paths(job.mlflow_run_id, job.status)
+    except StudioError:
+        return []
+
+
+def notebook_view(job, paths: list[str]) -> None:
+    """The executed notebook, read-only, with its outputs (a choice when the run has several)."""
+    path = paths[0]
+    if len(paths) > 1:
+        path = st.selectbox("Notebook", paths, key=f"job_notebook_{job.name}") or path
+    st.caption(f"`{path}` · an artifact of MLflow run `{job.mlflow_run_id}`")
+    notebook = shell.attempt(lambda: _notebook(job.mlflow_run_id, path, job.status))
+    if notebook is not None:
+        render_notebook(notebook, key=f"job_notebook_{job.name}")
