@@ -26,6 +26,8 @@ import struct
 import sys
 from pathlib import Path
 
+from backend import unix_socket
+
 SOCKET_NAME = "cli.sock"
 MAX_REQUEST = 1 << 20  # a request (arguments, folder, environment) larger than this is refused
 PRELOAD = (
@@ -171,7 +173,8 @@ def serve(home: Path) -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old_umask = os.umask(0o177)
     try:
-        listener.bind(str(path))
+        with unix_socket.address(path) as address:  # a deep STUDIO_HOME passes a socket path's 107 bytes
+            listener.bind(address)
     finally:
         os.umask(old_umask)
     listener.listen(64)

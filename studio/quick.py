@@ -48,7 +48,14 @@ def _served(argv: list[str]) -> int | None:
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         conn.settimeout(CONNECT_TIMEOUT_S)
-        conn.connect(path)
+        if len(os.fsencode(path)) > 100:  # past a socket path's 107 bytes: through its folder's descriptor
+            folder = os.open(os.path.dirname(path), os.O_PATH | os.O_DIRECTORY)
+            try:
+                conn.connect(f"/proc/self/fd/{folder}/cli.sock")
+            finally:
+                os.close(folder)
+        else:
+            conn.connect(path)
         request = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), "origin": _origin()})
         payload = (request + "\n").encode()
         sent = conn.sendmsg([payload[:65536]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, _fds())])

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.xdist_group("test_cli_server")
 
 @pytest.fixture(scope="module")
 def studio_up(tmp_path_factory):
-    home = tmp_path_factory.mktemp("cli-server") / "home"
+    # A deep home, as a CI checkout's temporary folders give: its sockets' paths pass sun_path's 107 bytes.
+    home = tmp_path_factory.mktemp("cli-server") / ("a-deep-folder-" * 5) / "home"
+    assert len(str(home / "run" / "cli.sock")) > 107
     studio = RunningStudio(home, "--headless")
     try:
         studio.wait_ready()

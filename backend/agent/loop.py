@@ -23,6 +23,7 @@ from sqlalchemy import update
 from sqlmodel import col
 from sqlmodel import select as sql_select
 
+from backend import unix_socket
 from backend.agent import capacity, ray_runner, remote_exit, runner, standby
 from backend.db import session_scope
 from backend.db.models import Job, Workspace, utcnow
@@ -474,7 +475,8 @@ class Agent:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         try:
             path.unlink(missing_ok=True)
-            sock.bind(str(path))
+            with unix_socket.address(path) as address:
+                sock.bind(address)
         except OSError:
             sock.close()
             return

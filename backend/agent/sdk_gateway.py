@@ -31,6 +31,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from backend import unix_socket
+
 log = logging.getLogger(__name__)
 
 MAX_REQUEST = 64 << 20  # bytes of one pickled call
@@ -179,7 +181,8 @@ class Gateway:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.unlink(missing_ok=True)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(str(self.path))
+        with unix_socket.address(self.path) as address:
+            self.sock.bind(address)
         os.chmod(self.path, 0o600)
         self.sock.listen(16)
         _thread_output()

@@ -171,7 +171,14 @@ def _wake(path: str | None) -> None:
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
             sock.setblocking(False)
-            sock.sendto(b"ended", path)
+            if len(os.fsencode(path)) > 100:  # past a socket path's 107 bytes: through its folder
+                folder = os.open(os.path.dirname(path), os.O_PATH | os.O_DIRECTORY)
+                try:
+                    sock.sendto(b"ended", f"/proc/self/fd/{folder}/{os.path.basename(path)}")
+                finally:
+                    os.close(folder)
+            else:
+                sock.sendto(b"ended", path)
     except OSError:
         pass  # no agent listening: the next one settles the job from the exit_code file
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy import event, update
 from sqlmodel import Session, col, select
 
+from backend import unix_socket
 from backend.db.models import Job, utcnow
 from backend.errors import ConflictError, NotFoundError, StudioError, ValidationError
 from backend.services.lookup import get_job_row, get_workspace_row
@@ -185,7 +186,8 @@ def wake_agent() -> None:
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
                 sock.setblocking(False)
-                sock.sendto(b"wake", str(path))
+                with unix_socket.address(path) as address:
+                    sock.sendto(b"wake", address)
         except OSError:
             pass
 

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel
 from sqlmodel import Session
 
+from backend import unix_socket
 from backend.errors import NotFoundError, ValidationError
 from backend.services import data_assets, job_files, jobs
 from backend.services.demo import ASSETS
@@ -134,7 +135,8 @@ def agent_running() -> bool:
         return False
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         try:
-            sock.connect(str(path))
+            with unix_socket.address(path) as address:
+                sock.connect(address)
         except OSError:
             return False
     return True

@@ -44,7 +44,8 @@ class MLClient:
         self.workspace_name = workspace_name or get_settings().workspace
         from studio.ml import remote
 
-        if remote.socket_path() and "_studio_user" not in kwargs:  # a notebook's kernel: calls go to the agent
+        # a notebook's kernel: calls go to the agent
+        if remote.socket_path() and "_studio_user" not in kwargs:
             self.user = None
             for group in remote.GROUPS:
                 setattr(self, group, remote.RemoteOperations(self.workspace_name, group))

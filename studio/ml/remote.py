@@ -27,6 +27,7 @@ def socket_path() -> str | None:
 
 def call(workspace: str, group: str, method: str, args: tuple, kwargs: dict) -> Any:
     from backend.agent.sdk_gateway import read_frame, send_frame
+    from backend.unix_socket import address
 
     request = {
         "workspace": workspace, "group": group, "method": method, "args": list(args), "kwargs": kwargs,
@@ -34,7 +35,8 @@ def call(workspace: str, group: str, method: str, args: tuple, kwargs: dict) -> 
     }  # fmt: skip
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        conn.connect(socket_path())
+        with address(socket_path()) as short:
+            conn.connect(short)
     except OSError as exc:
         from backend.errors import UnavailableError
 

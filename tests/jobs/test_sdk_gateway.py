@@ -86,3 +86,20 @@ def test_only_public_operations_are_called(gateway, group, method):
 
     with pytest.raises(ValidationError, match="is not an SDK operation"):
         remote.call("default", group, method, (), {})
+
+
+def test_a_socket_deeper_than_a_unix_paths_limit_still_answers(gateway, tmp_path, monkeypatch):
+    """A CI checkout's temporary folders make the instance's socket path longer than ``sun_path`` (107
+    bytes): the gateway binds it, and the kernel reaches it, through the folder's descriptor."""
+    from studio.ml import MLClient
+
+    deep = tmp_path / ("instance-folder-" * 5) / ("state-" * 8) / "run" / "sdk.sock"
+    assert len(str(deep)) > 107
+    running = Gateway(deep, workspace="default", user=None, root=gateway.root).start()
+    try:
+        assert deep.is_socket()
+        monkeypatch.setenv("STUDIO_SDK_SOCKET", str(deep))
+        assert [c.name for c in MLClient().compute.list()] == ["serverless"]
+    finally:
+        running.stop()
+    assert not deep.exists()
