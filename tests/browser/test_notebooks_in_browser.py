@@ -4,6 +4,7 @@ the instance: its server, kernel and every process under them end."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -62,10 +63,19 @@ def test_open_a_notebook_in_jupyterlab_log_a_metric_see_the_run_and_stop_the_ins
         lab.wait_for_load_state()
         cell = lab.locator(".jp-Notebook .jp-Cell .cm-content").first
         cell.wait_for(timeout=120_000)
+        # As a person does: run the cell once the kernel is there. A cell run while JupyterLab still has no
+        # kernel for the notebook is dropped silently (its prompt stays "[ ]"): that failed this test.
+        lab.get_by_text(re.compile(r"Python 3 \(curated.*\) \| Idle")).first.wait_for(timeout=120_000)
         cell.click()
         lab.keyboard.type("import mlflow; mlflow.log_metric('from_browser', 0.25); print('logged', 6 * 7)")
         lab.keyboard.press("Shift+Enter")
-        lab.locator(".jp-OutputArea-output", has_text="logged 42").first.wait_for(timeout=180_000)
+        try:
+            lab.locator(".jp-OutputArea-output", has_text="logged 42").first.wait_for(timeout=180_000)
+        except Exception:  # what JupyterLab showed instead (a dialog, a dead kernel) is the clue
+            lab.screenshot(path=str(page.shots / "2-jupyterlab-no-output.png"))
+            log = notebook_servers.server_dir("default", instance) / "host.log"
+            print("JupyterLab's log:\n" + (log.read_text()[-4000:] if log.exists() else "(none)"))
+            raise
         lab.screenshot(path=str(page.shots / "2-jupyterlab.png"))
 
         page.goto(f"{page.studio_url}/notebooks?path={notebook}.ipynb&compute={instance}")

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import psutil
@@ -56,6 +57,9 @@ def test_a_running_instance_serves_jupyterlab_that_logs_to_the_workspace_and_end
 ):
     import mlflow
 
+    # The tracking server is the session's: a notebook name of its own keeps other tests' runs out of its
+    # experiment (a job's experiment "train" was there in a CI run).
+    notebook = f"train_{uuid.uuid4().hex[:6]}"
     with open_session() as s:
         spec = ComputeSpec(name="nb1", type="computeinstance", idle_time_before_shutdown_minutes=30)
         compute.create_compute(session=s, workspace="default", spec=spec)
@@ -63,9 +67,11 @@ def test_a_running_instance_serves_jupyterlab_that_logs_to_the_workspace_and_end
     share = notebook_servers.share_root("default")
     assert server.root == str(share) and server.url.startswith("http://127.0.0.1:")
     with open_session() as s:
-        url = notebook_servers.open_url(session=s, workspace="default", compute="nb1", path="exp/train.ipynb")
+        url = notebook_servers.open_url(
+            session=s, workspace="default", compute="nb1", path=f"exp/{notebook}.ipynb"
+        )
     port = server.url.split(":")[2].split("/")[0]
-    assert url.startswith(f"http://127.0.0.1:{port}/lab/tree/exp/train.ipynb?token=")
+    assert url.startswith(f"http://127.0.0.1:{port}/lab/tree/exp/{notebook}.ipynb?token=")
     token = url.split("token=")[1]
     # Token-protected: without it the API refuses; the token is in no file in plain text, nor in the log.
     assert (
@@ -77,7 +83,7 @@ def test_a_running_instance_serves_jupyterlab_that_logs_to_the_workspace_and_end
             assert token not in path.read_text(errors="replace"), path
 
     (share / "exp").mkdir(parents=True, exist_ok=True)
-    kernel = start_session(url, "exp/train.ipynb")
+    kernel = start_session(url, f"exp/{notebook}.ipynb")
     probe = run_code(
         url,
         kernel,
@@ -92,11 +98,11 @@ def test_a_running_instance_serves_jupyterlab_that_logs_to_the_workspace_and_end
     )
     assert probe["status"] == "ok", probe
     out = probe["stdout"]
-    assert "experiment train" in out and "db False" in out and "key False" in out, out
+    assert f"experiment {notebook}" in out and "db False" in out and "key False" in out, out
     assert "token False False" in out and "workspace default" in out, out
     assert (share / "exp" / "written.txt").read_text() == "from the kernel"  # cwd: the notebook's folder
     mlflow.set_tracking_uri(tracking)
-    runs = mlflow.search_runs(experiment_names=["train"], output_format="list")
+    runs = mlflow.search_runs(experiment_names=[notebook], output_format="list")
     assert [r.data.metrics.get("from_notebook") for r in runs] == [0.5]
 
     # MLClient in the kernel: the workspace preselected, its calls run by the agent's SDK gateway.
