@@ -413,6 +413,7 @@ def _prepare_and_start(job_id: int, row: Job, workspace: str, folder: Path) -> s
         # the wrapper reports the end on the job's run, and starts the command only once it is recorded.
         "standby": row.standby or shared_database,
         "report_exit": shared_database,
+        "agent_pid": os.getpid(),  # a held wrapper whose agent is gone never starts (even gone at once)
     }
     (folder / "launch.json").write_text(json.dumps(launch, indent=2))
     for stale in ("exit_code", "started_at", "wrapper.pid", standby.STANDING_BY):

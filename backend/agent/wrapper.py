@@ -69,7 +69,7 @@ def main(job_folder: str) -> int:
     logs = os.path.join(folder, "user_logs")
     os.makedirs(logs, exist_ok=True)
     _write_atomic(os.path.join(folder, "wrapper.pid"), str(os.getpid()))
-    if standby and not _stand_by(folder, stopping):
+    if standby and not _stand_by(folder, stopping, launch.get("agent_pid")):
         # The agent that started it is gone before it said go: the command never runs here, and the next
         # agent prepares the job again (told through the job's run when it may be in another home).
         if launch.get("report_exit"):
@@ -105,6 +105,7 @@ def main(job_folder: str) -> int:
 
 
 LOG_TAIL_CHARS = 5000  # (an MLflow tag holds up to 8,000)
+REPORT_RETRIES_S = (0.5, 1, 2, 4, 8)  # waits after each failed report: 5 tries within about 15 s
 
 
 def _report(env: dict, ended: str, log_path: str) -> None:
@@ -130,24 +131,34 @@ def _report(env: dict, ended: str, log_path: str) -> None:
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     )
     import socket
+    import time
 
-    try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=10) as sock:
-            sock.sendall(head.encode() + body)
-            while sock.recv(4096):  # the answer, until the server closes: the tags are stored
-                pass
-    except (OSError, ValueError):
-        pass  # no tracking server: the job's own agent settles it from the exit_code file
+    # Another agent may settle the job from this report only: tried again while the server is busy or
+    # restarting (`studio up` restarts it within seconds); with no server at all, the job's own agent
+    # settles it from exit_code.
+    for delay in REPORT_RETRIES_S:
+        answer = b""
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=10) as sock:
+                sock.sendall(head.encode() + body)
+                while chunk := sock.recv(4096):  # the answer, until the server closes
+                    answer += chunk
+        except (OSError, ValueError):
+            pass
+        if answer.split(b" ", 2)[1:2] == [b"200"]:  # "HTTP/1.1 200 OK"
+            return  # the tags are stored
+        time.sleep(delay)
 
 
 _STANDBY_SIGNALS = {signal.SIGUSR1, signal.SIGTERM}
 STANDBY_POLL_S = 1.0  # how often a standing-by wrapper checks that its agent is still there
 
 
-def _stand_by(folder: str, stopping: list[int]) -> bool:
+def _stand_by(folder: str, stopping: list[int], agent: int | None = None) -> bool:
     """Wait for the release (SIGUSR1) or a cancel (SIGTERM, noted in ``stopping``); False when the agent
-    that started this wrapper has gone meanwhile."""
-    agent = os.getppid()
+    that started this wrapper (``agent``, its pid from ``launch.json``) has gone meanwhile, also before
+    this wrapper got this far: its parent is then another process already."""
+    agent = agent or os.getppid()
     _write_atomic(os.path.join(folder, "standing_by"), str(os.getpid()))
     while True:
         got = signal.sigtimedwait(_STANDBY_SIGNALS, STANDBY_POLL_S)

@@ -83,3 +83,29 @@ def test_a_held_wrapper_whose_agent_dies_never_runs_the_command_and_says_so_on_t
     remote_exit._read_at.clear()
     assert remote_exit.sync(1, tmp_path / "b", run_id) == remote_exit.NOT_STARTED
     assert not (tmp_path / "b" / "exit_code").exists()
+
+
+def test_a_held_wrapper_whose_agent_died_before_it_got_going_never_runs_the_command(tracking, tmp_path):
+    """The agent SIGKILLed right after starting the wrapper: the wrapper's parent is another process before
+    it looks. It knows its agent by the pid in launch.json, so it still reports "not started" at once
+    instead of waiting for a go signal that never comes (a job stuck Running in a CI run)."""
+    run_id = _run(tracking)
+    folder = tmp_path / "a"
+    marker = tmp_path / "ran"
+    _launch(folder, tracking, run_id, f"touch {marker}", hold=True)
+    agent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import json, os, pathlib, subprocess, sys; "
+            f"launch = pathlib.Path({str(folder / 'launch.json')!r}); "
+            "launch.write_text(json.dumps({**json.loads(launch.read_text()), 'agent_pid': os.getpid()})); "
+            f"subprocess.Popen([sys.executable, '-I', '-S', {str(WRAPPER)!r}, {str(folder)!r}], "
+            "start_new_session=True); os._exit(0)",
+        ]
+    )
+    agent.wait(timeout=30)
+    _wait_for(lambda: remote_exit._tags(run_id).get(remote_exit.EXIT_TAG), timeout_s=15)
+    assert not marker.exists() and not (folder / "exit_code").exists()
+    remote_exit._read_at.clear()
+    assert remote_exit.sync(1, tmp_path / "b", run_id) == remote_exit.NOT_STARTED

@@ -234,8 +234,9 @@ def test_two_agents_with_separate_homes_drain_200_jobs_once_each_and_one_finishe
         a.kill() if a.proc.poll() is None else None
         b.stop()
     statuses = Counter(j.status for j in found.values())
+    stuck = [(n, j) for n, j in found.items() if j.status != "Completed"][:3]
     assert statuses == {"Completed": SHARED_JOBS}, (
-        [(n, j.status, j.failure_reason) for n, j in found.items() if j.status != "Completed"][:3],
+        [(n, j.status, j.failure_reason, _folder_files(homes, n), _exit_tag(j)) for n, j in stuck],
         b.log()[-3000:],
     )
     assert seen == Counter({n: 1 for n in names}), "a job ran twice or not at all"  # (run id = job name)
@@ -264,3 +265,18 @@ def test_two_agents_with_separate_homes_drain_200_jobs_once_each_and_one_finishe
     )
     assert sum(ran_by.values()) == SHARED_JOBS and all(ran_by.values())
     assert by["b"] >= len(orphaned)
+
+
+def _folder_files(homes, name: str) -> dict[str, list[str]]:
+    """What each home's folder of a job holds (a failure's clue: started, ended, standing by)."""
+    return {h.name: sorted(p.name for p in (h / "jobs" / "default" / name).glob("*")) for h in homes}
+
+
+def _exit_tag(job) -> str | None:
+    """The end its wrapper reported on the job's MLflow run (``backend/agent/remote_exit.py``), if any."""
+    from backend.agent import remote_exit
+
+    try:
+        return remote_exit._tags(job.mlflow_run_id).get(remote_exit.EXIT_TAG) if job.mlflow_run_id else None
+    except Exception as exc:
+        return f"(the run could not be read: {exc})"
