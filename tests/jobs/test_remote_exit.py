@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from backend.agent import remote_exit, runner
 
 WRAPPER = Path(runner.__file__).with_name("wrapper.py")
@@ -62,50 +64,36 @@ def remote_exit_tail_limit() -> int:
     return wrapper.LOG_TAIL_CHARS
 
 
-def test_a_held_wrapper_whose_agent_dies_never_runs_the_command_and_says_so_on_the_run(tracking, tmp_path):
+# Its "agent": a process that starts the wrapper in a new session, then dies without saying go: a while
+# later, or at once. Dying at once, it is gone before the wrapper looks at its parent; the wrapper knows it
+# by the pid the agent wrote in launch.json (without it the wrapper waited for ever, and in a CI run a job
+# stayed Running for the agent that took it over).
+AGENT_DIES = {
+    "a while after": "time.sleep(0.5)",
+    "at once": (
+        "launch.write_text(json.dumps({**json.loads(launch.read_text()), 'agent_pid': os.getpid()})); "
+        "start(); os._exit(0)"
+    ),
+}
+
+
+@pytest.mark.parametrize("when", list(AGENT_DIES))
+def test_a_held_wrapper_whose_agent_dies_never_runs_the_command_and_says_so_on_the_run(
+    tracking, tmp_path, when
+):
     run_id = _run(tracking)
     folder = tmp_path / "a"
     marker = tmp_path / "ran"
     _launch(folder, tracking, run_id, f"touch {marker}", hold=True)
-    # Its "agent": a process that starts the wrapper in a new session, then dies without saying go.
-    agent = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import subprocess, sys, time; "
-            f"subprocess.Popen([sys.executable, '-I', '-S', {str(WRAPPER)!r}, {str(folder)!r}], "
-            "start_new_session=True); time.sleep(0.5)",
-        ]
+    script = (
+        "import json, os, pathlib, subprocess, sys, time; "
+        f"launch = pathlib.Path({str(folder / 'launch.json')!r}); "
+        f"start = lambda: subprocess.Popen([sys.executable, '-I', '-S', {str(WRAPPER)!r}, {str(folder)!r}], "
+        "start_new_session=True); " + ("start(); " if when == "a while after" else "") + AGENT_DIES[when]
     )
-    agent.wait(timeout=30)
-    _wait_for(lambda: remote_exit._tags(run_id).get(remote_exit.EXIT_TAG))
-    assert not marker.exists() and not (folder / "exit_code").exists()
-    remote_exit._read_at.clear()
-    assert remote_exit.sync(1, tmp_path / "b", run_id) == remote_exit.NOT_STARTED
-    assert not (tmp_path / "b" / "exit_code").exists()
-
-
-def test_a_held_wrapper_whose_agent_died_before_it_got_going_never_runs_the_command(tracking, tmp_path):
-    """The agent SIGKILLed right after starting the wrapper: the wrapper's parent is another process before
-    it looks. It knows its agent by the pid in launch.json, so it still reports "not started" at once
-    instead of waiting for a go signal that never comes (a job stuck Running in a CI run)."""
-    run_id = _run(tracking)
-    folder = tmp_path / "a"
-    marker = tmp_path / "ran"
-    _launch(folder, tracking, run_id, f"touch {marker}", hold=True)
-    agent = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import json, os, pathlib, subprocess, sys; "
-            f"launch = pathlib.Path({str(folder / 'launch.json')!r}); "
-            "launch.write_text(json.dumps({**json.loads(launch.read_text()), 'agent_pid': os.getpid()})); "
-            f"subprocess.Popen([sys.executable, '-I', '-S', {str(WRAPPER)!r}, {str(folder)!r}], "
-            "start_new_session=True); os._exit(0)",
-        ]
-    )
-    agent.wait(timeout=30)
+    subprocess.Popen([sys.executable, "-c", script]).wait(timeout=30)
     _wait_for(lambda: remote_exit._tags(run_id).get(remote_exit.EXIT_TAG), timeout_s=15)
     assert not marker.exists() and not (folder / "exit_code").exists()
     remote_exit._read_at.clear()
     assert remote_exit.sync(1, tmp_path / "b", run_id) == remote_exit.NOT_STARTED
+    assert not (tmp_path / "b" / "exit_code").exists()
