@@ -10,6 +10,7 @@ second line for a job means it ran twice. Halfway, ``a`` is SIGKILLed: ``b`` tak
 
 from __future__ import annotations
 
+import signal
 import time
 from collections import Counter
 
@@ -136,9 +137,12 @@ OUTPUTS_SPEC = """outputs:
 """
 
 
+SHARED_LONG = range(SHARED_JOBS // 2, SHARED_JOBS // 2 + 12)
+
+
 def _ledger_job(i: int, port: int) -> str:
     # Those just past halfway run long enough to be in flight when ``a`` is killed; the rest are quick.
-    pause = 2 if SHARED_JOBS // 2 <= i < SHARED_JOBS // 2 + 8 else 0
+    pause = 2 if i in SHARED_LONG else 0
     text = LEDGER_JOB.format(port=port, pause=pause, more=OUTPUTS if i < WITH_OUTPUTS else "")
     return text + (OUTPUTS_SPEC if i < WITH_OUTPUTS else "")
 
@@ -217,10 +221,17 @@ def test_two_agents_with_separate_homes_drain_200_jobs_once_each_and_one_finishe
         while time.monotonic() < deadline:
             rows = _rows(names)
             done = sum(status in TERMINAL for status, _ in rows.values())
-            in_flight_of_a = [n for n, (st, ag) in rows.items() if ag == ids["home-a"] and st == "Running"]
-            if done >= SHARED_JOBS // 2 - 10 and any(n in seen for n in in_flight_of_a):
-                break
+            if done >= SHARED_JOBS // 2 - 10 and _running_commands_of(ids["home-a"], rows, seen):
+                # Frozen first, so that what it has in flight is read while it can settle nothing (a quick
+                # job could end, and be settled by ``a``, between a check and the kill: a CI run).
+                a.proc.send_signal(signal.SIGSTOP)
+                rows = _rows(names)
+                if _running_commands_of(ids["home-a"], rows, seen):
+                    break
+                a.proc.send_signal(signal.SIGCONT)
             time.sleep(0.1)
+        else:
+            pytest.fail(f"agent a never had a job running its command: {Counter(rows.values())}")
         a.kill()  # its running jobs' processes go on, in home-a, where b cannot look
         orphaned = {n for n, (st, ag) in _rows(names).items() if ag == ids["home-a"] and st not in TERMINAL}
         while time.monotonic() < deadline:
@@ -265,6 +276,11 @@ def test_two_agents_with_separate_homes_drain_200_jobs_once_each_and_one_finishe
     )
     assert sum(ran_by.values()) == SHARED_JOBS and all(ran_by.values())
     assert by["b"] >= len(orphaned)
+
+
+def _running_commands_of(agent: str, rows: dict, seen: Counter) -> list[str]:
+    """The jobs ``agent`` has Running whose command has started (it called the ledger)."""
+    return [n for n, (status, ag) in rows.items() if ag == agent and status == "Running" and n in seen]
 
 
 def _folder_files(homes, name: str) -> dict[str, list[str]]:
