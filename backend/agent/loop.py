@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
@@ -47,7 +48,13 @@ def wrapper_alive(pid: int | None, folder) -> bool:
         proc = psutil.Process(pid)
         if proc.status() == psutil.STATUS_ZOMBIE:
             return False
-        return str(folder) in " ".join(proc.cmdline())
+        cmdline = proc.cmdline()
+        for _ in range(20):  # just started: /proc/<pid>/cmdline reads empty for a moment after the exec
+            if cmdline:
+                break
+            time.sleep(0.025)
+            cmdline = proc.cmdline()
+        return str(folder) in " ".join(cmdline)
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
 
