@@ -72,9 +72,10 @@ def _figures(at) -> list[dict]:
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
 
 
-@pytest.fixture(scope="class")
+@pytest.fixture(scope="session")
 def finished_home(tmp_path_factory, mlflow_server):
-    """One real sweep (grid of 4, bandit policy) run by a real agent, shared by the tests of a class."""
+    """One real sweep (grid of 4, bandit policy) run by a real agent, shared by the tests of a class. Session
+    scope: a class fixture was made again for each of its tests in a CI run (60-73 s each)."""
     from backend.db import ensure_schema
 
     home = tmp_path_factory.mktemp("sweeps_page") / "home"
