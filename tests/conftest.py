@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,6 +103,21 @@ def studio_home(
     reset_caches()
     yield home
     reset_caches()
+    _stop_notebook_servers(home)
+
+
+def _stop_notebook_servers(home: Path) -> None:
+    """A compute instance's JupyterLab outlives its agent by design (the next agent adopts it): a test that
+    created a running instance leaves it, so it is ended here (its host's group; the sandbox dies with it)."""
+    import psutil
+
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        argv = proc.info["cmdline"] or []
+        if any(a.endswith("notebook_host.py") for a in argv) and str(home) in " ".join(argv):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 @pytest.fixture
